@@ -1,0 +1,64 @@
+# arcvm build. `make` builds the library, the tools and the guest image;
+# `make run` boots it; `make test` runs every test tier; `make bench` measures.
+#
+# Sources are found by folder, so a new file in a library folder is built
+# without touching this file. Subsystems with their own steps keep them in a
+# fragment (*.mk) included below.
+
+BUILD   ?= build
+CC      ?= gcc
+PYTHON  ?= /usr/bin/python3
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE -pthread -fPIC $(WARN) -I. -Iinclude $(EXTRA_CFLAGS)
+LDFLAGS += -pthread $(EXTRA_LDFLAGS)
+
+LIB_DIRS  := util hv vmm arch/x86 devices virtio io
+LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_LIBS  := -lcjson
+LIBARCVM  := $(BUILD)/libarcvm.a
+
+CLI_SRCS  := $(wildcard cli/*.c) $(wildcard api/*.c)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+ARCVM     := $(BUILD)/arcvm
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+
+.PHONY: all deps run test test-unit test-native test-linux bench asan fuzz clean guest
+all: $(LIBARCVM) $(ARCVM)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBARCVM): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(ARCVM): $(CLI_OBJS) $(LIBARCVM)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBARCVM) $(LIB_LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBARCVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBARCVM) $(LIB_LIBS) -lcmocka $(LDFLAGS)
+
+# Debian packages the build and the tests need; installed when missing.
+deps:
+	@scripts/deps.sh
+
+test-unit: $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+# Sanitizer build of the whole tree into its own folder.
+asan:
+	$(MAKE) BUILD=build-asan EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-unit
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(wildcard */*.mk) $(wildcard tests/*/*.mk)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -1,0 +1,180 @@
+/*
+ * arcvm.h - the public API of libarcvm, the only header a library user includes.
+ *
+ * Errors: every call that can fail returns 0 or a negative ARCVM_E_* code and,
+ * when `err` is not NULL, fills it with the code and a message naming what
+ * failed. The library never exits the process and never prints; diagnostics go
+ * through the log callback in the config.
+ *
+ * Threads: a `struct arcvm_vm` may be driven from one controlling thread at a
+ * time; arcvm_vm_request_stop() is the exception and may be called from any
+ * thread or a signal handler.
+ */
+#ifndef ARCVM_H
+#define ARCVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum arcvm_code {
+	ARCVM_OK = 0,
+	ARCVM_E_INVALID = -1,     /* a bad argument or config value */
+	ARCVM_E_UNSUPPORTED = -2, /* not implemented, or the host cannot do it */
+	ARCVM_E_BAD_STATE = -3,   /* the VM is not in a state that allows the call */
+	ARCVM_E_HYPERVISOR = -4,  /* /dev/kvm missing, refused, or an ioctl failed */
+	ARCVM_E_IO = -5,          /* a host file or descriptor operation failed */
+	ARCVM_E_NOMEM = -6,       /* host memory could not be had */
+	ARCVM_E_FORMAT = -7,      /* a file is truncated, foreign or malformed */
+	ARCVM_E_PERMISSION = -8,  /* the host refused access */
+	ARCVM_E_NOT_FOUND = -9,   /* a named file or object does not exist */
+	ARCVM_E_BUSY = -10,       /* a resource is locked by someone else */
+};
+
+#define ARCVM_ERROR_MAX 512
+
+struct arcvm_error {
+	int code;                   /* one of enum arcvm_code */
+	char msg[ARCVM_ERROR_MAX];  /* what failed, for a human */
+};
+
+/* Returns a static name such as "ARCVM_E_INVALID" for a code. */
+const char *arcvm_code_name(int code);
+
+enum arcvm_log_level { ARCVM_LOG_ERROR, ARCVM_LOG_WARN, ARCVM_LOG_INFO, ARCVM_LOG_DEBUG };
+typedef void (*arcvm_log_fn)(void *opaque, enum arcvm_log_level level, const char *msg);
+
+/* What the guest did that ended the VM. */
+enum arcvm_exit_reason {
+	ARCVM_EXIT_NONE = 0,       /* still running, or never booted */
+	ARCVM_EXIT_POWEROFF,       /* the guest powered off (ACPI S5) */
+	ARCVM_EXIT_REBOOT,         /* the guest asked for a reset (i8042 or ACPI) */
+	ARCVM_EXIT_TRIPLE_FAULT,   /* KVM_EXIT_SHUTDOWN: the vCPU triple-faulted */
+	ARCVM_EXIT_PANIC,          /* the guest kernel panicked (seen on its console) */
+	ARCVM_EXIT_HALT,           /* a native-tier guest ran HLT with nothing to wake it */
+	ARCVM_EXIT_STOPPED,        /* the host stopped it (arcvm_vm_request_stop / shutdown) */
+	ARCVM_EXIT_ERROR,          /* the VMM hit an error it could not recover from */
+};
+
+const char *arcvm_exit_reason_name(enum arcvm_exit_reason r);
+
+/* How the first vCPU starts. */
+enum arcvm_boot_mode {
+	ARCVM_BOOT_LINUX = 0, /* a bzImage or ELF vmlinux, 64-bit boot protocol */
+	ARCVM_BOOT_RAW16,     /* a flat blob entered in real mode at CS:IP = 0:load_addr */
+	ARCVM_BOOT_RAW64,     /* a flat blob entered in 64-bit long mode, identity-mapped */
+};
+
+struct arcvm_config {
+	uint64_t mem_size;          /* bytes of guest RAM; must be > 0 */
+	int cpus;                   /* number of vCPUs, 1..ARCVM_MAX_CPUS */
+	enum arcvm_boot_mode boot;
+	const char *kernel_path;    /* LINUX: bzImage or ELF vmlinux */
+	const char *initrd_path;    /* LINUX: optional */
+	const char *cmdline;        /* LINUX: kernel command line (console=ttyS0 ... ) */
+	const void *raw_image;      /* RAW16/RAW64: code to load */
+	size_t raw_size;
+	uint64_t raw_load_addr;     /* RAW16/RAW64: where it is loaded and entered */
+
+	/* Serial console (COM1): guest output is written to console_out_fd, and
+	 * bytes read from console_in_fd are fed to the guest. -1 disables either. */
+	int console_in_fd;
+	int console_out_fd;
+
+	arcvm_log_fn log;           /* optional */
+	void *log_opaque;
+};
+
+#define ARCVM_MAX_CPUS 64
+
+/* Fills a config with defaults: 512 MiB, 1 vCPU, Linux boot, console on fds 0/1. */
+void arcvm_config_init(struct arcvm_config *cfg);
+
+/* Parses a size such as "512M", "4GB", "4GiB", "65536" (bytes) strictly:
+ * no trailing junk, no negative numbers, no overflow. Units K/M/G/T are
+ * powers of 1024, with optional "B" or "iB". "0" parses to 0 (callers decide
+ * whether that is acceptable). Fails with ARCVM_E_INVALID. */
+int arcvm_parse_size(const char *s, uint64_t *out, struct arcvm_error *err);
+
+struct arcvm_vm;
+
+enum arcvm_state {
+	ARCVM_STATE_CREATED,
+	ARCVM_STATE_RUNNING,
+	ARCVM_STATE_PAUSED,
+	ARCVM_STATE_STOPPED,
+};
+
+const char *arcvm_state_name(enum arcvm_state s);
+
+/* Opens /dev/kvm, creates the VM, its memory, devices and vCPUs, and loads the
+ * guest image. Nothing runs yet. On failure nothing is left allocated. */
+int arcvm_vm_create(const struct arcvm_config *cfg, struct arcvm_vm **out,
+		    struct arcvm_error *err);
+
+/* Starts the vCPU and I/O threads. Created -> Running, else ARCVM_E_BAD_STATE. */
+int arcvm_vm_boot(struct arcvm_vm *vm, struct arcvm_error *err);
+
+/* Waits until the guest ends the VM or it is stopped, at most timeout_ms
+ * milliseconds (-1: forever). Returns 0 and sets *reason once Stopped;
+ * ARCVM_E_BUSY when the timeout ran out first. */
+int arcvm_vm_wait(struct arcvm_vm *vm, int timeout_ms, enum arcvm_exit_reason *reason,
+		  struct arcvm_error *err);
+
+/* Asks the VM to stop. Async-signal-safe; any thread. */
+void arcvm_vm_request_stop(struct arcvm_vm *vm);
+
+/* Running -> Paused and back. */
+int arcvm_vm_pause(struct arcvm_vm *vm, struct arcvm_error *err);
+int arcvm_vm_resume(struct arcvm_vm *vm, struct arcvm_error *err);
+
+/* Stops every thread; Running/Paused/Created -> Stopped. Idempotent on a
+ * Stopped VM. */
+int arcvm_vm_shutdown(struct arcvm_vm *vm, struct arcvm_error *err);
+
+/* Shuts down if needed and frees everything. NULL is a no-op. */
+void arcvm_vm_destroy(struct arcvm_vm *vm);
+
+enum arcvm_state arcvm_vm_state(const struct arcvm_vm *vm);
+
+/* The last line the guest kernel printed with "Kernel panic" in it, or NULL. */
+const char *arcvm_vm_panic_message(const struct arcvm_vm *vm);
+
+/* Host access to guest RAM, bounds-checked: fails with ARCVM_E_INVALID unless
+ * [gpa, gpa+len) lies inside guest memory. */
+int arcvm_read_guest(struct arcvm_vm *vm, uint64_t gpa, void *buf, size_t len,
+		     struct arcvm_error *err);
+int arcvm_write_guest(struct arcvm_vm *vm, uint64_t gpa, const void *buf, size_t len,
+		      struct arcvm_error *err);
+
+/*
+ * Exit handlers: a library user may emulate a port or MMIO range itself.
+ * Registered before boot; called on the vCPU thread that exited.
+ * `data` holds `len` (1, 2, 4 or 8) little-endian bytes; a read fills it.
+ */
+enum arcvm_space { ARCVM_SPACE_PIO, ARCVM_SPACE_MMIO };
+typedef void (*arcvm_io_fn)(void *opaque, uint64_t addr, bool is_write, void *data,
+			    unsigned len);
+int arcvm_exit_handler(struct arcvm_vm *vm, enum arcvm_space space, uint64_t base,
+		       uint64_t len, arcvm_io_fn fn, void *opaque, struct arcvm_error *err);
+
+/* vCPU registers, for tests and debuggers; the VM must not be Running. */
+struct arcvm_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+};
+int arcvm_vcpu_get_regs(struct arcvm_vm *vm, int cpu, struct arcvm_regs *regs,
+			struct arcvm_error *err);
+
+/* True when /dev/kvm is PVM (kvm_pvm), which cannot boot an unmodified Linux. */
+bool arcvm_host_is_pvm(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
