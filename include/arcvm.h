@@ -69,6 +69,27 @@ enum arcvm_boot_mode {
 	ARCVM_BOOT_RAW64,     /* a flat blob entered in 64-bit long mode, identity-mapped */
 };
 
+enum arcvm_cache {
+	ARCVM_CACHE_WRITEBACK = 0, /* flush advertised; guest flushes reach the disk (fdatasync) */
+	ARCVM_CACHE_UNSAFE,        /* flush not advertised; data reaches the disk when the host writes it back */
+};
+
+/* A raw disk image attached as a virtio-blk device. */
+struct arcvm_drive {
+	const char *path;
+	const char *id;            /* optional; the guest sees it as the device serial (get-id) */
+	bool read_only;            /* the guest's writes fail with an I/O error; the file is opened O_RDONLY */
+	bool root;                 /* boot with root=/dev/vdX on this drive */
+	enum arcvm_cache cache;
+};
+
+#define ARCVM_MAX_DRIVES 8
+
+enum arcvm_console {
+	ARCVM_CONSOLE_SERIAL = 0,  /* COM1 (ttyS0) */
+	ARCVM_CONSOLE_VIRTIO,      /* virtio console (hvc0); COM1 still exists */
+};
+
 struct arcvm_config {
 	uint64_t mem_size;          /* bytes of guest RAM; must be > 0 */
 	int cpus;                   /* number of vCPUs, 1..ARCVM_MAX_CPUS */
@@ -84,6 +105,11 @@ struct arcvm_config {
 	 * bytes read from console_in_fd are fed to the guest. -1 disables either. */
 	int console_in_fd;
 	int console_out_fd;
+
+	enum arcvm_console console;
+	struct arcvm_drive drives[ARCVM_MAX_DRIVES];
+	int ndrives;
+	bool rng;                   /* attach a virtio-rng device */
 
 	arcvm_log_fn log;           /* optional */
 	void *log_opaque;
