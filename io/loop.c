@@ -101,6 +101,21 @@ int io_loop_del(struct io_loop *l, int fd)
 	return rc;
 }
 
+int io_loop_mod(struct io_loop *l, int fd, uint32_t events)
+{
+	int rc = -1;
+	pthread_mutex_lock(&l->lock);
+	for (struct io_watch *w = l->watches; w; w = w->next) {
+		if (w->fd == fd && !w->dead) {
+			struct epoll_event ev = { .events = events, .data.ptr = w };
+			rc = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
 static void *io_loop_thread(void *arg)
 {
 	struct io_loop *l = arg;
