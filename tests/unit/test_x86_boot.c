@@ -537,41 +537,81 @@ static void test_elf_refusals(void **state)
 
 /* ---- a real kernel, when the guest image build has fetched one ---- */
 
-static void test_real_bzimage(void **state)
+/* Maps the file named by $env, else `fallback`; NULL (after printing why)
+ * when there is none. */
+static uint8_t *map_optional(const char *env, const char *fallback, size_t *len,
+			     const char **path)
 {
-	const char *path = getenv("ARCVM_TEST_BZIMAGE");
-	if (!path)
-		path = "build/guest/vmlinuz";
-	int fd = open(path, O_RDONLY);
+	*path = getenv(env) ? getenv(env) : fallback;
+	int fd = open(*path, O_RDONLY);
 	if (fd < 0) {
-		printf("[  SKIP    ] no real bzImage at %s (set ARCVM_TEST_BZIMAGE or build the "
-		       "guest image)\n", path);
-		skip();
+		printf("[  SKIP    ] no %s (set %s or build the guest image)\n", *path, env);
+		return NULL;
 	}
 	struct stat st;
 	assert_int_equal(fstat(fd, &st), 0);
 	uint8_t *img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	assert_true(img != MAP_FAILED);
+	*len = (size_t)st.st_size;
+	return img;
+}
+
+static void test_real_bzimage(void **state)
+{
+	const char *path;
+	size_t len;
+	uint8_t *img = map_optional("ARCVM_TEST_BZIMAGE", "build/guest/vmlinuz", &len, &path);
+	if (!img)
+		skip();
 
 	struct x86_bzimage bz;
 	struct arcvm_error err = { 0 };
-	if (x86_bzimage_parse(img, (size_t)st.st_size, &bz, &err))
+	if (x86_bzimage_parse(img, len, &bz, &err))
 		fail_msg("%s: %s", path, err.msg);
 	printf("[  INFO    ] %s: protocol %x, kernel %s\n", path, bz.version, bz.version_string);
 	assert_true(bz.version >= 0x020C);
 	assert_true(bz.version_string[0] >= '0' && bz.version_string[0] <= '9');
-	assert_int_equal(bz.kernel_offset + bz.kernel_size, (uint64_t)st.st_size);
+	assert_int_equal(bz.kernel_offset + bz.kernel_size, len);
 
 	struct fake f;
 	struct x86_linux_entry entry;
 	fake_init(&f, 512 * MiB, 0);
-	if (x86_load_linux(&f.mem, img, (size_t)st.st_size, NULL, 0, "console=ttyS0", &entry, &err))
+	if (x86_load_linux(&f.mem, img, len, NULL, 0, "console=ttyS0", &entry, &err))
 		fail_msg("%s: %s", path, err.msg);
 	assert_int_equal(entry.rip, X86_KERNEL_ADDR + 0x200);
 	assert_memory_equal(f.buf + X86_KERNEL_ADDR, img + bz.kernel_offset, bz.kernel_size);
 	fake_free(&f);
-	munmap(img, (size_t)st.st_size);
+	munmap(img, len);
+}
+
+static void test_real_vmlinux(void **state)
+{
+	const char *path;
+	size_t len;
+	uint8_t *img = map_optional("ARCVM_TEST_VMLINUX", "build/guest/vmlinux", &len, &path);
+	if (!img)
+		skip();
+
+	Elf64_Ehdr eh;
+	assert_true(len >= sizeof(eh));
+	memcpy(&eh, img, sizeof(eh));
+	struct fake f;
+	struct x86_linux_entry entry;
+	struct arcvm_error err = { 0 };
+	fake_init(&f, 512 * MiB, 0);
+	if (x86_load_linux(&f.mem, img, len, NULL, 0, "console=ttyS0", &entry, &err))
+		fail_msg("%s: %s", path, err.msg);
+	/* Linux's e_entry is already physical (phys_startup_64). */
+	assert_int_equal(entry.rip, eh.e_entry);
+	for (int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, img + eh.e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_LOAD)
+			assert_memory_equal(f.buf + ph.p_paddr, img + ph.p_offset, ph.p_filesz);
+	}
+	fake_free(&f);
+	munmap(img, len);
 }
 
 int main(void)
@@ -593,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_elf_physical_entry),
 		cmocka_unit_test(test_elf_refusals),
 		cmocka_unit_test(test_real_bzimage),
+		cmocka_unit_test(test_real_vmlinux),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
