@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -35,6 +36,16 @@ static void *relay_thread(void *arg)
 {
 	struct cli_console *c = arg;
 	bool escape = false;
+	if (!c->tty) {
+		/* A file or device on stdin: copy it as it is, then EOF. */
+		char buf[4096];
+		ssize_t n;
+		while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+			if (write(c->pipe_wr, buf, (size_t)n) < 0)
+				break;
+		close(c->pipe_wr);
+		return NULL;
+	}
 	unsigned char buf[256], out[256];
 	for (;;) {
 		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
@@ -70,11 +81,17 @@ int console_open(struct cli_console *c)
 	memset(c, 0, sizeof(*c));
 	c->pipe_wr = -1;
 	c->guest_in_fd = STDIN_FILENO;
-	if (!isatty(STDIN_FILENO))
-		return 0;
+	bool tty = isatty(STDIN_FILENO);
+	struct stat st;
+	if (!tty && fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return 0;   /* pipes and sockets can be polled by the VM directly */
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
+	c->guest_in_fd = fds[0];
+	c->pipe_wr = fds[1];
+	if (!tty)
+		return 0;   /* a regular file or a device: relayed through the pipe */
 	if (tcgetattr(STDIN_FILENO, &saved_tty) < 0) {
 		close(fds[0]);
 		close(fds[1]);
@@ -89,14 +106,12 @@ int console_open(struct cli_console *c)
 		signal(sigs[i], fatal_signal);
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
 	c->tty = true;
-	c->guest_in_fd = fds[0];
-	c->pipe_wr = fds[1];
 	return 0;
 }
 
 int console_start(struct cli_console *c, struct arcvm_vm *vm)
 {
-	if (!c->tty)
+	if (c->pipe_wr < 0)
 		return 0;
 	relay_vm = vm;
 	pthread_t t;

@@ -2,7 +2,8 @@
  * console.h - the host terminal side of a guest console. On a terminal it
  * switches to raw mode (restored on every exit path, signals included) and
  * relays keystrokes through a pipe, watching for the escape sequence
- * Ctrl-A x; on a pipe it hands stdin to the VM as it is.
+ * Ctrl-A x; a pipe or socket on stdin goes to the VM as it is; a file or
+ * device (which epoll cannot watch) is copied through a pipe.
  */
 #ifndef CLI_CONSOLE_H
 #define CLI_CONSOLE_H
@@ -16,7 +17,7 @@
 struct cli_console {
 	bool tty;          /* stdin is a terminal in raw mode */
 	int guest_in_fd;   /* what the VM reads its console input from */
-	int pipe_wr;       /* relay pipe's write end (tty mode) */
+	int pipe_wr;       /* relay pipe's write end, -1 when stdin is used directly */
 };
 
 /* Prepares the console; *c->guest_in_fd is then valid for the config. */

@@ -33,6 +33,8 @@ static void run_usage(FILE *f)
 	      "  --append STR      appended to the kernel command line\n"
 	      "  --mem SIZE        guest memory, e.g. 512M or 2G (default 512M)\n"
 	      "  --cpus N          vCPUs (default 1)\n"
+	      "  --bios PATH       boot a real-mode firmware image instead: it ends at 1 MiB and\n"
+	      "                    starts at the reset vector F000:FFF0 (like QEMU's -bios)\n"
 	      "  --allow-pvm       boot on a PVM host anyway (kernel built as a PVM guest)\n"
 	      "  -v, --verbose     more diagnostics\n\n"
 	      "On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
@@ -82,14 +84,41 @@ static int default_guest(struct arcvm_config *cfg, char **owned_kernel, char **o
 	return 0;
 }
 
+#define BIOS_MAX (256u << 10)
+#define BIOS_END 0x100000ull       /* firmware ends at 1 MiB */
+#define RESET_VECTOR 0xFFFF0ull
+
+/* --bios: a real-mode image placed to end at 1 MiB, entered at the reset vector. */
+static int load_bios(const char *path, struct arcvm_config *cfg, uint8_t **image)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cli_error("cannot open firmware %s: %s", path, strerror(errno));
+		return -1;
+	}
+	*image = malloc(BIOS_MAX + 1);
+	size_t n = *image ? fread(*image, 1, BIOS_MAX + 1, f) : 0;
+	fclose(f);
+	if (n < 16 || n > BIOS_MAX) {
+		cli_error("firmware %s must be 16 bytes to %u KiB long", path, BIOS_MAX >> 10);
+		return -1;
+	}
+	cfg->boot = ARCVM_BOOT_RAW16;
+	cfg->raw_image = *image;
+	cfg->raw_size = n;
+	cfg->raw_load_addr = BIOS_END - n;
+	cfg->raw_entry = RESET_VECTOR;
+	return 0;
+}
+
 static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const char **append,
-			  int *verbose)
+			  const char **bios, int *verbose)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
 		{ "cmdline", required_argument, 0, 'c' }, { "append", required_argument, 0, 'a' },
 		{ "mem", required_argument, 0, 'm' }, { "cpus", required_argument, 0, 'p' },
-		{ "allow-pvm", no_argument, 0, 'P' }, { "verbose", no_argument, 0, 'v' },
+		{ "allow-pvm", no_argument, 0, 'P' }, { "bios", required_argument, 0, 'b' }, { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct arcvm_error err;
@@ -116,6 +145,7 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 				return -1;
 			break;
 		case 'P': cfg->allow_pvm = true; break;
+		case 'b': *bios = optarg; break;
 		case 'v': (*verbose)++; break;
 		case 'h': run_usage(stdout); exit(CLI_OK);
 		default: run_usage(stderr); return -1;
@@ -150,10 +180,12 @@ static int run_vm(struct arcvm_config *cfg)
 	sigaction(SIGINT, &sa, NULL);
 	if (!con.tty)
 		sigaction(SIGTERM, &sa, NULL);
-	enum arcvm_exit_reason reason = ARCVM_EXIT_ERROR;
-	if (arcvm_vm_boot(vm, &err) || console_start(&con, vm) ||
-	    arcvm_vm_wait(vm, -1, &reason, &err)) {
+	enum arcvm_exit_reason reason = ARCVM_EXIT_NONE;
+	if (console_start(&con, vm) < 0)
+		cli_error("cannot relay the terminal to the guest; input is ignored");
+	if (arcvm_vm_boot(vm, &err) || arcvm_vm_wait(vm, -1, &reason, &err)) {
 		cli_error("%s", err.msg);
+		reason = ARCVM_EXIT_NONE;
 	} else {
 		status = stop_signal ? 128 + stop_signal : cli_status_for(reason);
 	}
@@ -174,14 +206,19 @@ int cli_run(int argc, char **argv)
 {
 	struct arcvm_config cfg;
 	arcvm_config_init(&cfg);
-	const char *append = NULL;
+	const char *append = NULL, *bios = NULL;
 	int verbose = 0;
-	if (parse_run_args(argc, argv, &cfg, &append, &verbose))
+	if (parse_run_args(argc, argv, &cfg, &append, &bios, &verbose))
 		return CLI_USAGE;
 	char *owned_kernel = NULL, *owned_initrd = NULL, *cmdline = NULL;
+	uint8_t *firmware = NULL;
 	int status = CLI_ERROR;
-	if (!cfg.kernel_path && default_guest(&cfg, &owned_kernel, &owned_initrd))
+	if (bios) {
+		if (load_bios(bios, &cfg, &firmware))
+			goto out;
+	} else if (!cfg.kernel_path && default_guest(&cfg, &owned_kernel, &owned_initrd)) {
 		goto out;
+	}
 	if (asprintf(&cmdline, "%s%s%s", cfg.cmdline ? cfg.cmdline : DEFAULT_CMDLINE,
 		     append ? " " : "", append ? append : "") < 0)
 		goto out;
@@ -193,5 +230,6 @@ out:
 	free(owned_kernel);
 	free(owned_initrd);
 	free(cmdline);
+	free(firmware);
 	return status;
 }

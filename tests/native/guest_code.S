@@ -107,3 +107,4 @@ SNIPPET(lm_pio_loop)
 	jnz 1b
 	hlt
 END(lm_pio_loop)
+	.section .note.GNU-stack, "", @progbits
