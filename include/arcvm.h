@@ -99,7 +99,9 @@ struct arcvm_config {
 	const char *cmdline;        /* LINUX: kernel command line (console=ttyS0 ... ) */
 	const void *raw_image;      /* RAW16/RAW64: code to load */
 	size_t raw_size;
-	uint64_t raw_load_addr;     /* RAW16/RAW64: where it is loaded and entered */
+	uint64_t raw_load_addr;     /* RAW16/RAW64: where it is loaded */
+	uint64_t raw_entry;         /* RAW16/RAW64: entry GPA; 0 means raw_load_addr. In real
+	                             * mode CS:IP is derived from it (CS = entry's 64 KiB segment) */
 
 	/* Serial console (COM1): guest output is written to console_out_fd, and
 	 * bytes read from console_in_fd are fed to the guest. -1 disables either. */
@@ -110,6 +112,11 @@ struct arcvm_config {
 	struct arcvm_drive drives[ARCVM_MAX_DRIVES];
 	int ndrives;
 	bool rng;                   /* attach a virtio-rng device */
+
+	/* /dev/kvm on a PVM host (kvm_pvm) cannot boot an unmodified Linux kernel,
+	 * so arcvm_vm_create refuses a LINUX boot there unless this is set (for
+	 * a kernel built as a PVM guest). */
+	bool allow_pvm;
 
 	arcvm_log_fn log;           /* optional */
 	void *log_opaque;
