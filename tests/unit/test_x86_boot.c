@@ -553,6 +553,62 @@ static void test_elf_refusals(void **state)
 	free(img);
 }
 
+/* ---- hostile images: random corruption of the headers ---- */
+
+/* Flips random bytes in the first `span` bytes of a good image, loads it,
+ * and requires a clean refusal or a load whose entry lies in guest RAM.
+ * Under `make asan` this also proves no read or write goes out of bounds. */
+static void mutate_and_load(const uint8_t *good, size_t len, size_t span, unsigned seed)
+{
+	struct fake f;
+	uint8_t *img = malloc(len);
+	struct x86_linux_entry entry;
+	static uint8_t initrd[4096];
+
+	fake_init(&f, 64 * MiB, 0);
+	srand(seed);
+	for (int round = 0; round < 3000; round++) {
+		memcpy(img, good, len);
+		int flips = 1 + rand() % 4;
+		for (int i = 0; i < flips; i++)
+			img[(size_t)rand() % span] = (uint8_t)rand();
+		size_t cut = rand() % 8 ? len : (size_t)rand() % len;  /* sometimes truncate */
+		struct arcvm_error err = { 0 };
+		int rc = x86_load_linux(&f.mem, img, cut, initrd, sizeof(initrd), "x", &entry, &err);
+		if (rc == 0) {
+			assert_non_null(mem_ptr(&f.mem, entry.rip, 1));
+			assert_int_equal(entry.boot_params, BP);
+		} else if (rc != ARCVM_E_FORMAT && rc != ARCVM_E_INVALID) {
+			fail_msg("round %d: unexpected code %d (%s)", round, rc, err.msg);
+		} else if (err.msg[0] == '\0') {
+			fail_msg("round %d: refusal %d without a message", round, rc);
+		}
+	}
+	free(img);
+	fake_free(&f);
+}
+
+static void test_corrupted_bzimage_headers(void **state)
+{
+	uint8_t *img = make_bzimage();
+	/* A 24 MiB kernel footprint fits in 64 MiB only with pref_address 16 MiB;
+	 * keep the good image loadable so the mutations start from a success. */
+	struct fake f;
+	struct x86_linux_entry entry;
+	fake_init(&f, 64 * MiB, 0);
+	assert_int_equal(x86_load_linux(&f.mem, img, IMG_BYTES, NULL, 0, "", &entry, NULL), 0);
+	fake_free(&f);
+	mutate_and_load(img, IMG_BYTES, 0x300, 1);
+	free(img);
+}
+
+static void test_corrupted_elf_headers(void **state)
+{
+	uint8_t *img = make_elf(SEG_A_VADDR);
+	mutate_and_load(img, ELF_BYTES, sizeof(Elf64_Ehdr) + 3 * sizeof(Elf64_Phdr), 2);
+	free(img);
+}
+
 /* ---- a real kernel, when the guest image build has fetched one ---- */
 
 /* Maps the file named by $env, else `fallback`; NULL (after printing why)
@@ -650,6 +706,8 @@ int main(void)
 		cmocka_unit_test(test_elf_two_segments_and_bss),
 		cmocka_unit_test(test_elf_physical_entry),
 		cmocka_unit_test(test_elf_refusals),
+		cmocka_unit_test(test_corrupted_bzimage_headers),
+		cmocka_unit_test(test_corrupted_elf_headers),
 		cmocka_unit_test(test_real_bzimage),
 		cmocka_unit_test(test_real_vmlinux),
 	};
