@@ -493,6 +493,27 @@ static void test_elf_two_segments_and_bss(void **state)
 	free(img);
 }
 
+static void test_elf_empty_segment_sets_no_end(void **state)
+{
+	/* A PT_LOAD with memsz 0 far above RAM loads nothing; the initrd
+	 * must still go right above the real segments' end. */
+	struct fake f;
+	uint8_t *img = make_elf(SEG_A_VADDR);
+	uint8_t initrd[4096] = { 1 };
+	struct x86_linux_entry entry;
+	struct arcvm_error err = { 0 };
+
+	*elf_phdr(img, 1) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_paddr = 0x80000000ull };
+	fake_init(&f, 64 * MiB, 0);
+	assert_int_equal(x86_load_linux(&f.mem, img, ELF_BYTES, initrd, sizeof(initrd), "",
+					&entry, &err), 0);
+	uint32_t rd = g32(f.buf + BP, 0x218);
+	assert_true(rd >= SEG_B_PADDR + SEG_B_MEM);
+	assert_memory_equal(f.buf + rd, initrd, sizeof(initrd));
+	fake_free(&f);
+	free(img);
+}
+
 static void test_elf_physical_entry(void **state)
 {
 	/* Linux links vmlinux with ENTRY(phys_startup_64): e_entry is physical. */
@@ -705,6 +726,7 @@ int main(void)
 		cmocka_unit_test(test_load_foreign_kernel),
 		cmocka_unit_test(test_elf_two_segments_and_bss),
 		cmocka_unit_test(test_elf_physical_entry),
+		cmocka_unit_test(test_elf_empty_segment_sets_no_end),
 		cmocka_unit_test(test_elf_refusals),
 		cmocka_unit_test(test_corrupted_bzimage_headers),
 		cmocka_unit_test(test_corrupted_elf_headers),
