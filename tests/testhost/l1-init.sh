@@ -61,9 +61,9 @@ while read -r ko; do
 done </lib/modules/load-order
 
 if [ ! -c /dev/kvm ]; then
-	echo "testhost-l1: kernel log tail:"
-	dmesg | tail -n 20
-	fail 123 "/dev/kvm is missing inside the test host: kvm-amd did not load (see the kernel log above)"
+	echo "testhost-l1: what the kernel said about kvm:"
+	dmesg | grep -iE 'kvm|svm|ccp|irqbypass' | tail -n 20
+	fail 123 "/dev/kvm is missing inside the test host: kvm-amd did not load (kernel log in the console lines)"
 fi
 
 mkdir -p /host
