@@ -49,7 +49,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBARCVM)
 deps:
 	@scripts/deps.sh
 
-run: deps all guest
+run: deps all guest testhost
 	@scripts/run-demo.sh
 
 # Every tier: unit, native (this host's /dev/kvm), IonVM, Linux (Debian's
@@ -59,7 +59,7 @@ test: deps all guest
 	$(MAKE) test-native
 	$(MAKE) test-linux
 
-test-linux: all guest
+test-linux: all guest testhost
 	@scripts/test-linux.sh tests/linux
 
 test-unit: $(UNIT_BINS)

@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "cli/console.h"
 
-#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 quiet"
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off quiet"
 
 static struct arcvm_vm *signal_vm;
 static volatile sig_atomic_t stop_signal;
