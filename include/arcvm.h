@@ -111,6 +111,11 @@ struct arcvm_config {
 	int ndrives;
 	bool rng;                   /* attach a virtio-rng device */
 
+	/* /dev/kvm on a PVM host (kvm_pvm) cannot boot an unmodified Linux kernel,
+	 * so arcvm_vm_create refuses a LINUX boot there unless this is set (for
+	 * a kernel built as a PVM guest). */
+	bool allow_pvm;
+
 	arcvm_log_fn log;           /* optional */
 	void *log_opaque;
 };

@@ -23,6 +23,9 @@ int io_loop_create(struct io_loop **out, struct arcvm_error *err);
 int io_loop_add(struct io_loop *loop, int fd, uint32_t events, io_handler_fn fn, void *opaque,
 		struct arcvm_error *err);
 int io_loop_del(struct io_loop *loop, int fd);
+/* Changes the events a watched fd waits for; 0 parks it without forgetting
+ * its handler (how a device stops reading input it has no room for). */
+int io_loop_mod(struct io_loop *loop, int fd, uint32_t events);
 /* Starts the thread. */
 int io_loop_start(struct io_loop *loop, struct arcvm_error *err);
 /* Stops and joins the thread; handlers are not called after it returns. */
