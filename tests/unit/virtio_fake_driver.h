@@ -178,6 +178,7 @@ static inline bool fd_used(struct fd_driver *f, unsigned qi, uint32_t *id, uint3
 {
 	struct fd_queue *q = &f->q[qi];
 	uint16_t *hdr = fd_host(f, q->used);
+	*id = *len = 0;
 	if (__atomic_load_n(&hdr[1], __ATOMIC_ACQUIRE) == q->used_seen)
 		return false;
 	struct virtq_used_elem *e = (struct virtq_used_elem *)(hdr + 2) + q->used_seen % q->size;
