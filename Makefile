@@ -49,6 +49,19 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBARCVM)
 deps:
 	@scripts/deps.sh
 
+run: deps all guest
+	@scripts/run-demo.sh
+
+# Every tier: unit, native (this host's /dev/kvm), IonVM, Linux (Debian's
+# kernel, in the test host where this KVM cannot boot it).
+test: deps all guest
+	$(MAKE) test-unit
+	$(MAKE) test-native
+	$(MAKE) test-linux
+
+test-linux: all guest
+	@scripts/test-linux.sh tests/linux
+
 test-unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 

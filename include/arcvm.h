@@ -99,7 +99,9 @@ struct arcvm_config {
 	const char *cmdline;        /* LINUX: kernel command line (console=ttyS0 ... ) */
 	const void *raw_image;      /* RAW16/RAW64: code to load */
 	size_t raw_size;
-	uint64_t raw_load_addr;     /* RAW16/RAW64: where it is loaded and entered */
+	uint64_t raw_load_addr;     /* RAW16/RAW64: where it is loaded */
+	uint64_t raw_entry;         /* RAW16/RAW64: entry GPA; 0 means raw_load_addr. In real
+	                             * mode CS:IP is derived from it (CS = entry's 64 KiB segment) */
 
 	/* Serial console (COM1): guest output is written to console_out_fd, and
 	 * bytes read from console_in_fd are fed to the guest. -1 disables either. */

@@ -101,7 +101,10 @@ static int load_raw(struct arcvm_vm *vm, struct arcvm_error *err)
 		return err_set(err, ARCVM_E_INVALID,
 			       "raw image of %zu bytes at 0x%llx does not fit in guest memory",
 			       vm->cfg.raw_size, (unsigned long long)vm->cfg.raw_load_addr);
-	vm->entry_rip = vm->cfg.raw_load_addr;
+	vm->entry_rip = vm->cfg.raw_entry ? vm->cfg.raw_entry : vm->cfg.raw_load_addr;
+	if (vm->cfg.boot == ARCVM_BOOT_RAW16 && vm->entry_rip > 0xFFFFF)
+		return err_set(err, ARCVM_E_INVALID, "real-mode entry 0x%llx is above 1 MiB",
+			       (unsigned long long)vm->entry_rip);
 	return 0;
 }
 
@@ -154,8 +157,10 @@ static int setup_boot_regs(struct arcvm_vm *vm, struct vcpu *v, struct arcvm_err
 	regs.rflags = 0x2;   /* bit 1 is reserved and always set */
 	regs.rip = vm->entry_rip;
 	if (vm->cfg.boot == ARCVM_BOOT_RAW16) {
-		sregs.cs.base = 0;
-		sregs.cs.selector = 0;
+		/* Real mode: CS selects the entry's 64 KiB segment, IP the rest. */
+		sregs.cs.selector = (uint16_t)((vm->entry_rip >> 4) & 0xF000);
+		sregs.cs.base = (uint64_t)sregs.cs.selector << 4;
+		regs.rip = vm->entry_rip - sregs.cs.base;
 	} else {
 		rc = x86_setup_long_mode(&vm->mem, &sregs, err);
 		if (rc)

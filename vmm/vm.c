@@ -101,6 +101,16 @@ static void uart_set_irq(void *opaque, int level)
 		kvm_irq_line(&vm->vmfd, X86_COM1_IRQ, level, NULL);
 }
 
+static int check_readable(const char *path, const char *what, struct arcvm_error *err)
+{
+	if (access(path, R_OK) == 0)
+		return 0;
+	int e = errno;
+	if (e == ENOENT)
+		return err_set(err, ARCVM_E_NOT_FOUND, "%s file %s does not exist", what, path);
+	return err_errno(err, err_from_errno(e), e, "cannot read %s %s", what, path);
+}
+
 static int check_config(const struct arcvm_config *cfg, struct arcvm_error *err)
 {
 	if (cfg->mem_size == 0)
@@ -118,7 +128,11 @@ static int check_config(const struct arcvm_config *cfg, struct arcvm_error *err)
 	case ARCVM_BOOT_LINUX:
 		if (!cfg->kernel_path || !*cfg->kernel_path)
 			return err_set(err, ARCVM_E_INVALID, "no kernel given");
-		return 0;
+		/* Before touching KVM, so a typo is reported as such on any host. */
+		int rc = check_readable(cfg->kernel_path, "kernel", err);
+		if (!rc && cfg->initrd_path)
+			rc = check_readable(cfg->initrd_path, "initrd", err);
+		return rc;
 	case ARCVM_BOOT_RAW16:
 	case ARCVM_BOOT_RAW64:
 		if (!cfg->raw_image || cfg->raw_size == 0)

@@ -1,0 +1,30 @@
+/* cli.h - the arcvm command's subcommands and shared helpers. */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+
+#include "arcvm.h"
+
+/* Exit statuses of `arcvm run` (docs/cli.md). */
+enum cli_status {
+	CLI_OK = 0,               /* the guest powered off */
+	CLI_ERROR = 1,            /* arcvm could not start or run the VM */
+	CLI_USAGE = 2,            /* bad command line */
+	CLI_GUEST_REBOOT = 3,     /* the guest rebooted (arcvm does not restart it) */
+	CLI_GUEST_HALT = 4,       /* the guest halted without powering off */
+	CLI_GUEST_PANIC = 5,      /* the guest kernel panicked */
+	CLI_GUEST_TRIPLE_FAULT = 6,
+	CLI_STOPPED = 7,          /* stopped from the host (escape key) */
+};
+
+int cli_run(int argc, char **argv);
+
+/* Prints "arcvm: MESSAGE" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Logs through the library's callback. */
+void cli_log(void *opaque, enum arcvm_log_level level, const char *msg);
+/* The folder with the built-in guest image (kernel, initrd). */
+const char *cli_guest_dir(void);
+/* Maps an exit reason to the documented status. */
+int cli_status_for(enum arcvm_exit_reason reason);
+
+#endif

@@ -1,0 +1,235 @@
+/* run.c - `arcvm run`: boot a kernel with its serial console on this terminal. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/console.h"
+
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 quiet"
+
+static struct arcvm_vm *signal_vm;
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+	if (signal_vm)
+		arcvm_vm_request_stop(signal_vm);
+}
+
+static void run_usage(FILE *f)
+{
+	fputs("usage: arcvm run [OPTIONS]\n"
+	      "Boots a Linux kernel (bzImage or ELF vmlinux) with COM1 on this terminal.\n"
+	      "With no --kernel it boots the built-in guest image.\n\n"
+	      "  --kernel PATH     kernel to boot\n"
+	      "  --initrd PATH     initial ramdisk\n"
+	      "  --cmdline STR     kernel command line (replaces the default: \"" DEFAULT_CMDLINE "\")\n"
+	      "  --append STR      appended to the kernel command line\n"
+	      "  --mem SIZE        guest memory, e.g. 512M or 2G (default 512M)\n"
+	      "  --cpus N          vCPUs (default 1)\n"
+	      "  --bios PATH       boot a real-mode firmware image instead: it ends at 1 MiB and\n"
+	      "                    starts at the reset vector F000:FFF0 (like QEMU's -bios)\n"
+	      "  --allow-pvm       boot on a PVM host anyway (kernel built as a PVM guest)\n"
+	      "  -v, --verbose     more diagnostics\n\n"
+	      "On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
+	      "Exit status: 0 poweroff, 1 error, 2 usage, 3 reboot, 4 halt, 5 kernel panic,\n"
+	      "6 triple fault, 7 stopped from the host, 128+N killed by signal N.\n", f);
+}
+
+static int parse_cpus(const char *s, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > ARCVM_MAX_CPUS) {
+		cli_error("bad --cpus '%s': expected a whole number from 1 to %d", s, ARCVM_MAX_CPUS);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static char *path_in_guest_dir(const char *name)
+{
+	char *p;
+	if (asprintf(&p, "%s/%s", cli_guest_dir(), name) < 0)
+		return NULL;
+	return p;
+}
+
+/* With no --kernel: the built-in guest, preferring the uncompressed vmlinux. */
+static int default_guest(struct arcvm_config *cfg, char **owned_kernel, char **owned_initrd)
+{
+	*owned_kernel = path_in_guest_dir("vmlinux");
+	if (*owned_kernel && access(*owned_kernel, R_OK) != 0) {
+		free(*owned_kernel);
+		*owned_kernel = path_in_guest_dir("vmlinuz");
+	}
+	if (!*owned_kernel || access(*owned_kernel, R_OK) != 0) {
+		cli_error("no --kernel given and no built-in guest in %s (run 'make guest')",
+			  cli_guest_dir());
+		return -1;
+	}
+	cfg->kernel_path = *owned_kernel;
+	if (!cfg->initrd_path) {
+		*owned_initrd = path_in_guest_dir("initrd.cpio.gz");
+		cfg->initrd_path = *owned_initrd;
+	}
+	return 0;
+}
+
+#define BIOS_MAX (256u << 10)
+#define BIOS_END 0x100000ull       /* firmware ends at 1 MiB */
+#define RESET_VECTOR 0xFFFF0ull
+
+/* --bios: a real-mode image placed to end at 1 MiB, entered at the reset vector. */
+static int load_bios(const char *path, struct arcvm_config *cfg, uint8_t **image)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cli_error("cannot open firmware %s: %s", path, strerror(errno));
+		return -1;
+	}
+	*image = malloc(BIOS_MAX + 1);
+	size_t n = *image ? fread(*image, 1, BIOS_MAX + 1, f) : 0;
+	fclose(f);
+	if (n < 16 || n > BIOS_MAX) {
+		cli_error("firmware %s must be 16 bytes to %u KiB long", path, BIOS_MAX >> 10);
+		return -1;
+	}
+	cfg->boot = ARCVM_BOOT_RAW16;
+	cfg->raw_image = *image;
+	cfg->raw_size = n;
+	cfg->raw_load_addr = BIOS_END - n;
+	cfg->raw_entry = RESET_VECTOR;
+	return 0;
+}
+
+static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const char **append,
+			  const char **bios, int *verbose)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
+		{ "cmdline", required_argument, 0, 'c' }, { "append", required_argument, 0, 'a' },
+		{ "mem", required_argument, 0, 'm' }, { "cpus", required_argument, 0, 'p' },
+		{ "allow-pvm", no_argument, 0, 'P' }, { "bios", required_argument, 0, 'b' }, { "verbose", no_argument, 0, 'v' },
+		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	struct arcvm_error err;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'k': cfg->kernel_path = optarg; break;
+		case 'i': cfg->initrd_path = optarg; break;
+		case 'c': cfg->cmdline = optarg; break;
+		case 'a': *append = optarg; break;
+		case 'm':
+			if (arcvm_parse_size(optarg, &cfg->mem_size, &err)) {
+				cli_error("bad --mem: %s", err.msg);
+				return -1;
+			}
+			if (cfg->mem_size == 0) {
+				cli_error("bad --mem '%s': guest memory must be larger than 0", optarg);
+				return -1;
+			}
+			break;
+		case 'p':
+			if (parse_cpus(optarg, &cfg->cpus))
+				return -1;
+			break;
+		case 'P': cfg->allow_pvm = true; break;
+		case 'b': *bios = optarg; break;
+		case 'v': (*verbose)++; break;
+		case 'h': run_usage(stdout); exit(CLI_OK);
+		default: run_usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		cli_error("unexpected argument '%s' (see 'arcvm run --help')", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int run_vm(struct arcvm_config *cfg)
+{
+	struct cli_console con;
+	struct arcvm_error err;
+	struct arcvm_vm *vm = NULL;
+	int status = CLI_ERROR;
+	if (console_open(&con) < 0) {
+		cli_error("cannot set up the terminal: %s", strerror(errno));
+		return CLI_ERROR;
+	}
+	cfg->console_in_fd = con.guest_in_fd;
+	if (arcvm_vm_create(cfg, &vm, &err)) {
+		console_close(&con);
+		cli_error("%s", err.msg);
+		return CLI_ERROR;
+	}
+	signal_vm = vm;
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	if (!con.tty)
+		sigaction(SIGTERM, &sa, NULL);
+	enum arcvm_exit_reason reason = ARCVM_EXIT_NONE;
+	if (console_start(&con, vm) < 0)
+		cli_error("cannot relay the terminal to the guest; input is ignored");
+	if (arcvm_vm_boot(vm, &err) || arcvm_vm_wait(vm, -1, &reason, &err)) {
+		cli_error("%s", err.msg);
+		reason = ARCVM_EXIT_NONE;
+	} else {
+		status = stop_signal ? 128 + stop_signal : cli_status_for(reason);
+	}
+	signal_vm = NULL;
+	const char *panic = arcvm_vm_panic_message(vm);
+	arcvm_vm_destroy(vm);
+	console_close(&con);
+	if (reason == ARCVM_EXIT_PANIC)
+		cli_error("guest kernel panic: %s", panic ? panic : "(no message)");
+	else if (reason == ARCVM_EXIT_TRIPLE_FAULT)
+		cli_error("the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
+	else if (reason == ARCVM_EXIT_ERROR)
+		cli_error("the VM stopped on an error (see messages above)");
+	return status;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct arcvm_config cfg;
+	arcvm_config_init(&cfg);
+	const char *append = NULL, *bios = NULL;
+	int verbose = 0;
+	if (parse_run_args(argc, argv, &cfg, &append, &bios, &verbose))
+		return CLI_USAGE;
+	char *owned_kernel = NULL, *owned_initrd = NULL, *cmdline = NULL;
+	uint8_t *firmware = NULL;
+	int status = CLI_ERROR;
+	if (bios) {
+		if (load_bios(bios, &cfg, &firmware))
+			goto out;
+	} else if (!cfg.kernel_path && default_guest(&cfg, &owned_kernel, &owned_initrd)) {
+		goto out;
+	}
+	if (asprintf(&cmdline, "%s%s%s", cfg.cmdline ? cfg.cmdline : DEFAULT_CMDLINE,
+		     append ? " " : "", append ? append : "") < 0)
+		goto out;
+	cfg.cmdline = cmdline;
+	cfg.log = cli_log;
+	cfg.log_opaque = &verbose;
+	status = run_vm(&cfg);
+out:
+	free(owned_kernel);
+	free(owned_initrd);
+	free(cmdline);
+	free(firmware);
+	return status;
+}

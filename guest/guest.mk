@@ -1,0 +1,49 @@
+# Guest image: Debian's stock kernel (fetched, never installed on the host)
+# and the default micro-VM initramfs. Everything lands in $(GUEST_DIR); a
+# second `make guest` finds it all up to date and touches no network.
+#
+#   $(GUEST_DIR)/vmlinuz           bzImage from linux-image-amd64
+#   $(GUEST_DIR)/vmlinux           the ELF kernel inside it (boots without
+#                                  in-guest decompression)
+#   $(GUEST_DIR)/modules/lib/modules/<version>/   with depmod's indexes
+#   $(GUEST_DIR)/kernel.release    <version>
+#   $(GUEST_DIR)/initrd.cpio.gz    busybox + guest/init.sh + GUEST_MODULES
+
+GUEST_DIR     := $(BUILD)/guest
+GUEST_KERNEL  := $(GUEST_DIR)/vmlinuz
+GUEST_VMLINUX := $(GUEST_DIR)/vmlinux
+GUEST_INITRD  := $(GUEST_DIR)/initrd.cpio.gz
+GUEST_RELEASE := $(GUEST_DIR)/kernel.release
+
+# Modules copied into the initramfs (with their dependencies, resolved from
+# modules.dep); /init loads them only when booted with arcvm.modules=1.
+GUEST_MODULES := virtio_mmio virtio_blk virtio_console virtio_rng \
+                 vsock vmw_vsock_virtio_transport 9p 9pnet_virtio \
+                 virtio_net ext4
+
+.PHONY: guest guest-info
+
+guest: $(GUEST_KERNEL) $(GUEST_VMLINUX) $(GUEST_INITRD)
+
+# kernel.release is written last by fetch-kernel.sh; vmlinuz and the
+# modules come with it.
+$(GUEST_RELEASE): guest/fetch-kernel.sh
+	guest/fetch-kernel.sh $(GUEST_DIR)
+
+$(GUEST_KERNEL): $(GUEST_RELEASE)
+	@test -f $@ || { echo "guest: $@ missing; remove $(GUEST_RELEASE) and rerun" >&2; exit 1; }
+
+$(GUEST_VMLINUX): $(GUEST_KERNEL) guest/extract-vmlinux.py
+	guest/extract-vmlinux.py $(GUEST_KERNEL) $@
+
+$(GUEST_INITRD): $(GUEST_RELEASE) guest/init.sh guest/mkinitrd.sh guest/modorder.py \
+		guest/devnodes.py guest/guest.mk
+	guest/mkinitrd.sh $@ guest/init.sh \
+		$(GUEST_DIR)/modules/lib/modules/$$(cat $(GUEST_RELEASE)) $(GUEST_MODULES)
+
+guest-info: guest
+	@echo "kernel release: $$(cat $(GUEST_RELEASE))"
+	@echo "bzImage:        $(GUEST_KERNEL)"
+	@echo "vmlinux (ELF):  $(GUEST_VMLINUX)"
+	@echo "initramfs:      $(GUEST_INITRD)"
+	@echo "modules:        $(GUEST_DIR)/modules/lib/modules/$$(cat $(GUEST_RELEASE))"
