@@ -475,6 +475,54 @@ static void test_reset_clears_broken(void **state)
 	assert_int_equal(virtq_pop(&f->q, &f->c), 0);
 }
 
+/* Random rings and descriptors, biased towards the edges of guest memory:
+ * whatever virtq_pop accepts must lie wholly inside guest memory. */
+static void randomize(struct fx *f, unsigned *seed)
+{
+	for (unsigned i = 0; i < QSIZE + 64; i++) {
+		/* The queue's table, then an area used as an indirect table. */
+		struct virtq_desc *d = i < QSIZE ? desc(f, i) :
+			(struct virtq_desc *)host(f, TABLE_GPA) + (i - QSIZE);
+		unsigned r = (unsigned)rand_r(seed);
+		d->addr = MEM_GPA + (uint64_t)(rand_r(seed) % (MEM_SIZE + 0x200)) - 0x100;
+		if (r % 17 == 0)
+			d->addr = TABLE_GPA;
+		d->len = r % 13 == 0 ? (uint32_t)rand_r(seed) * 2u : (uint32_t)(rand_r(seed) % 0x1100);
+		d->flags = (uint16_t)(rand_r(seed) & 7);
+		d->next = (uint16_t)(rand_r(seed) % (r % 5 == 0 ? 0x10000 : QSIZE + 1));
+	}
+	for (unsigned i = 0; i < QSIZE; i++)
+		avail(f)[2 + i] = (uint16_t)(rand_r(seed) % (QSIZE + 1));
+	avail(f)[1] = (uint16_t)(rand_r(seed) % (QSIZE + 3));
+}
+
+static void test_random_chains_stay_in_bounds(void **state)
+{
+	struct fx *f = *state;
+	unsigned seed = 12345, accepted = 0, refused = 0;
+	for (int iter = 0; iter < 20000; iter++) {
+		enable(f, (iter & 1) ? 1ull << VIRTQ_F_INDIRECT_DESC : 0);
+		randomize(f, &seed);
+		for (int k = 0; k < QSIZE + 3; k++) {
+			int r = virtq_pop(&f->q, &f->c);
+			if (r <= 0) {
+				refused += r < 0;
+				break;
+			}
+			accepted++;
+			assert_true(f->c.nread + f->c.nwrite <= VIRTQ_CHAIN_MAX);
+			for (unsigned j = 0; j < f->c.nread + f->c.nwrite; j++) {
+				uint8_t *p = f->c.iov[j].iov_base;
+				assert_true(p >= f->ram && p + f->c.iov[j].iov_len <= f->ram + MEM_SIZE);
+			}
+			virtq_push(&f->q, f->c.head, 0);
+		}
+	}
+	/* Both outcomes were exercised. */
+	assert_true(accepted > 100);
+	assert_true(refused > 100);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -509,6 +557,7 @@ int main(void)
 		T(test_event_idx),
 		T(test_chain_copy_helpers),
 		T(test_reset_clears_broken),
+		T(test_random_chains_stay_in_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
