@@ -100,12 +100,14 @@ static uint16_t load16(const uint16_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/* One load per field; the caller validates the copy. */
+/* One copy of the descriptor; the caller validates the copy. An indirect
+ * table need not be aligned, hence memcpy. The barrier stops the compiler
+ * from re-reading guest memory in place of the copy after the checks. */
 static struct virtq_desc read_desc(const struct virtq_desc *d)
 {
-	const volatile struct virtq_desc *v = d;
-	struct virtq_desc out = { .addr = v->addr, .len = v->len, .flags = v->flags,
-				  .next = v->next };
+	struct virtq_desc out;
+	memcpy(&out, d, sizeof(out));
+	__asm__ __volatile__("" ::: "memory");
 	return out;
 }
 
