@@ -169,9 +169,18 @@ static void vcon_queue_notify(struct virtio_dev *d, unsigned qi)
 	resume_input(c);
 }
 
+/* Starts watching the input fd, so input typed before the guest's driver is
+ * up is kept (up to VCON_INPUT_BUF bytes). An fd epoll cannot watch (a
+ * regular file) is refused here rather than silently ignored. */
 static int vcon_attach(struct virtio_dev *d, struct arcvm_error *err)
 {
-	resume_input((struct vcon *)d);
+	struct vcon *c = (struct vcon *)d;
+	if (c->in_fd < 0 || !d->io)
+		return 0;
+	int rc = io_loop_add(d->io, c->in_fd, EPOLLIN, on_input, c, err);
+	if (rc < 0)
+		return rc;
+	c->registered = c->watching = true;
 	return 0;
 }
 

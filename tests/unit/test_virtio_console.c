@@ -122,6 +122,27 @@ static void test_input_waits_for_buffers(void **state)
 	free(sent);
 }
 
+/* epoll cannot watch a regular file: attach says so instead of dropping input. */
+static void test_regular_file_input_refused(void **state)
+{
+	struct io_loop *io;
+	assert_int_equal(io_loop_create(&io, NULL), 0);
+	char path[] = "/tmp/arcvm-vcon-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	struct virtio_dev *dev;
+	assert_int_equal(vcon_create(fd, -1, &dev, NULL), 0);
+	struct fd_driver f;
+	struct arcvm_error err;
+	assert_true(fd_attach(&f, dev, io, &err) < 0);
+	assert_int_equal(f.bus.ndevices, 0);
+	dev->ops->destroy(dev);
+	free(f.ram);
+	close(fd);
+	io_loop_destroy(io);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -130,6 +151,7 @@ int main(void)
 		T(test_guest_output_reaches_out_fd),
 		T(test_host_input_reaches_guest),
 		T(test_input_waits_for_buffers),
+		cmocka_unit_test(test_regular_file_input_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
