@@ -88,7 +88,7 @@ static int load_linux(struct arcvm_vm *vm, struct arcvm_error *err)
 	vm->entry_rsi = entry.boot_params;
 	rc = x86_mptable_write(&vm->mem, vm->cfg.cpus, err);
 	if (!rc)
-		rc = x86_acpi_write(&vm->mem, vm->cfg.cpus, err);
+		rc = x86_acpi_write(&vm->mem, vm->cfg.cpus, NULL, 0, err);
 out:
 	unmap_file(&initrd);
 	unmap_file(&kernel);

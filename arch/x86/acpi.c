@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arch/x86/boot.h"
+#include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
 #include "util/err.h"
 
@@ -142,11 +143,13 @@ static const uint8_t dsdt_aml[] = {
 
 /* All tables are built in one host buffer that mirrors guest memory from
  * X86_BIOS_START, then written in one piece. */
-#define ACPI_BUF_SIZE 4096
+#define ACPI_BUF_SIZE 8192
+/* AML bytes of the DSDT: _S5, COM1 (~60) and each virtio device (~70). */
+#define ACPI_DSDT_MAX 2048
 /* The most the tables take, each rounded up to 16 bytes: RSDP, DSDT, FADT,
  * MADT with every CPU and four other entries, XSDT with two pointers. */
-_Static_assert(48 + 64 + 288 + 44 + 8 + 8 * ACPI_MAX_CPUS + 12 + 2 * 10 + 6 + 16 + 52
-	       <= ACPI_BUF_SIZE, "ACPI buffer holds the largest table set");
+_Static_assert(48 + 48 + ACPI_DSDT_MAX + 288 + 44 + 8 + 8 * ACPI_MAX_CPUS + 12 + 2 * 10 + 6 +
+	       16 + 52 <= ACPI_BUF_SIZE, "ACPI buffer holds the largest table set");
 struct acpi_buf {
 	uint8_t b[ACPI_BUF_SIZE];
 	size_t len;
@@ -182,15 +185,54 @@ static void seal(struct acpi_buf *a, size_t off)
 	h->checksum = x86_checksum(h, h->length);
 }
 
-static size_t add_dsdt(struct acpi_buf *a)
+/* COM1 as a PNP0501 UART with its ports and ISA IRQ. */
+static void aml_com1(struct aml *aml)
 {
-	uint32_t len = sizeof(struct acpi_header) + sizeof(dsdt_aml);
-	size_t off = reserve(a, len);
+	size_t dev = aml_device_begin(aml, "COM1");
+	aml_name_eisaid(aml, "_HID", "PNP0501");
+	aml_name_int(aml, "_UID", 0);
+	size_t crs = aml_crs_begin(aml);
+	aml_res_io(aml, X86_COM1_PORT, 8);
+	aml_res_irq(aml, X86_COM1_IRQ);
+	aml_crs_end(aml, crs);
+	aml_end(aml, dev);
+}
 
+/* virtio-mmio devices, which Linux's virtio_mmio driver matches as LNRO0005. */
+static void aml_virtio(struct aml *aml, const struct x86_mmio_dev *d, int i)
+{
+	char name[5] = { 'V', 'R', (char)('0' + i / 10), (char)('0' + i % 10), 0 };
+	size_t dev = aml_device_begin(aml, name);
+	aml_name_string(aml, "_HID", "LNRO0005");
+	aml_name_int(aml, "_UID", (uint64_t)i);
+	size_t crs = aml_crs_begin(aml);
+	aml_res_mem32(aml, (uint32_t)d->base, d->size);
+	aml_res_interrupt(aml, d->gsi, true);
+	aml_crs_end(aml, crs);
+	aml_end(aml, dev);
+}
+
+static int add_dsdt(struct acpi_buf *a, const struct x86_mmio_dev *virtio, int nvirtio,
+		    size_t *out)
+{
+	uint8_t body[ACPI_DSDT_MAX];
+	struct aml aml;
+	aml_init(&aml, body, sizeof(body));
+	aml_raw(&aml, dsdt_aml, sizeof(dsdt_aml));
+	size_t sb = aml_scope_begin(&aml, "\\_SB_");
+	aml_com1(&aml);
+	for (int i = 0; i < nvirtio; i++)
+		aml_virtio(&aml, &virtio[i], i);
+	aml_end(&aml, sb);
+	if (aml.overflow)
+		return -1;
+	uint32_t len = (uint32_t)(sizeof(struct acpi_header) + aml.len);
+	size_t off = reserve(a, len);
 	fill_header((struct acpi_header *)(a->b + off), "DSDT", len, ACPI_REV_DSDT);
-	memcpy(a->b + off + sizeof(struct acpi_header), dsdt_aml, sizeof(dsdt_aml));
+	memcpy(a->b + off + sizeof(struct acpi_header), body, aml.len);
 	seal(a, off);
-	return off;
+	*out = off;
+	return 0;
 }
 
 static struct acpi_gas io_byte_reg(uint16_t port)
@@ -297,7 +339,8 @@ static void add_rsdp(struct acpi_buf *a, size_t xsdt_off)
 	r->ext_checksum = x86_checksum(r, sizeof(*r));
 }
 
-int x86_acpi_write(struct guest_mem *mem, int ncpus, struct arcvm_error *err)
+int x86_acpi_write(struct guest_mem *mem, int ncpus, const struct x86_mmio_dev *virtio,
+		   int nvirtio, struct arcvm_error *err)
 {
 	struct acpi_buf a;
 	size_t tables[2];
@@ -305,9 +348,14 @@ int x86_acpi_write(struct guest_mem *mem, int ncpus, struct arcvm_error *err)
 	if (ncpus < 1 || ncpus > ACPI_MAX_CPUS)
 		return err_set(err, ARCVM_E_INVALID, "ACPI: %d CPUs, the MADT describes 1 to %d",
 			       ncpus, ACPI_MAX_CPUS);
+	if (nvirtio < 0 || nvirtio > X86_VIRTIO_MAX)
+		return err_set(err, ARCVM_E_INVALID, "ACPI: %d virtio devices, at most %d", nvirtio,
+			       X86_VIRTIO_MAX);
 	memset(&a, 0, sizeof(a));
 	reserve(&a, sizeof(struct acpi_rsdp));
-	size_t dsdt = add_dsdt(&a);
+	size_t dsdt;
+	if (add_dsdt(&a, virtio, nvirtio, &dsdt))
+		return err_set(err, ARCVM_E_INVALID, "ACPI: the DSDT does not fit");
 	tables[0] = add_fadt(&a, dsdt);
 	tables[1] = add_madt(&a, ncpus);
 	add_rsdp(&a, add_xsdt(&a, tables, 2));

@@ -52,8 +52,9 @@ static const char *foreign_format(const uint8_t *img, size_t len)
 	return "";
 }
 
-/* Copies the NUL-terminated version string the header points at, never
- * reading past the file; an absent or unterminated string is cut short. */
+/* Copies the NUL-terminated version string the header points at, which
+ * boot.rst places in the setup code: reading stops at `len`, the end of the
+ * setup code, so an unterminated string is cut short there. */
 static void read_version_string(const uint8_t *img, size_t len, char *out, size_t outlen)
 {
 	size_t off = (size_t)rd16(img + HDR_KERNEL_VERSION) + 0x200;
@@ -155,7 +156,7 @@ int x86_bzimage_parse(const uint8_t *img, size_t len, struct x86_bzimage *out,
 	out->init_size = rd32(img + HDR_INIT_SIZE);
 	if ((rc = check_sizes(img, len, out, err)))
 		return rc;
-	read_version_string(img, len, out->version_string, sizeof(out->version_string));
+	read_version_string(img, out->setup_size, out->version_string, sizeof(out->version_string));
 	return 0;
 }
 

@@ -76,10 +76,20 @@ void x86_cpuid_setup(struct kvm_cpuid2 *cpuid, int cpu, int ncpus);
  * CPUs, the IOAPIC and ISA interrupts, in the EBDA. */
 int x86_mptable_write(struct guest_mem *mem, int ncpus, struct arcvm_error *err);
 
+/* A memory-mapped device the DSDT announces (virtio-mmio). */
+struct x86_mmio_dev {
+	uint64_t base;
+	uint32_t size;
+	uint32_t gsi;
+};
+
 /* Writes ACPI tables (RSDP, XSDT, FADT hardware-reduced with sleep and reset
- * registers from layout.h, DSDT with \_S5, MADT) so the guest can power off
- * and find its CPUs. */
-int x86_acpi_write(struct guest_mem *mem, int ncpus, struct arcvm_error *err);
+ * registers from layout.h, DSDT with \_S5, COM1 and the virtio-mmio devices,
+ * MADT) so the guest can power off, find its CPUs and bind its devices.
+ * Hardware-reduced ACPI has no legacy PIC, so a device's interrupt exists
+ * for Linux only when the DSDT describes the device. */
+int x86_acpi_write(struct guest_mem *mem, int ncpus, const struct x86_mmio_dev *virtio,
+		   int nvirtio, struct arcvm_error *err);
 
 /* Initial MSR values for a vCPU at the Linux entry. Fills up to `max`
  * entries and returns how many. */
