@@ -233,15 +233,16 @@ static const struct virtio_dev_ops vblk_ops = {
 };
 
 /* Learns which fallocate modes work, on a range past the end of the file so
- * no data is touched; KEEP_SIZE keeps the size. */
+ * no data is touched; KEEP_SIZE keeps the size. Zeroing past the end may
+ * still allocate blocks there (ext4 does): truncating to the same size gives
+ * them back. The caller holds the image's write lock. */
 static void probe_fallocate(struct vblk *b, uint64_t size)
 {
 	off_t off = (off_t)((size + 4095) & ~4095ull);
 	b->can_punch = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, 4096) == 0;
 	b->can_zero = fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, 4096) == 0;
-	/* Zeroing past the end may have allocated a block there: give it back. */
-	if (b->can_zero && b->can_punch)
-		fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, 4096);
+	if (b->can_zero && ftruncate(b->fd, (off_t)size) < 0)
+		b->can_zero = false;
 }
 
 static int open_image(struct vblk *b, const struct arcvm_drive *drive, uint64_t *size,

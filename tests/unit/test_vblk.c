@@ -405,6 +405,18 @@ static void test_readers_share(void **state)
 	d2->ops->destroy(d2);
 }
 
+/* Probing fallocate support at open leaves the image as it was. */
+static void test_probe_leaves_image_alone(void **state)
+{
+	struct bfx *b = *state;
+	struct stat before, after;
+	assert_int_equal(fstat(b->fd, &before), 0);
+	assert_int_equal(open_dev(b, false, ARCVM_CACHE_WRITEBACK, NULL, NULL), 0);
+	assert_int_equal(fstat(b->fd, &after), 0);
+	assert_int_equal(after.st_size, before.st_size);
+	assert_int_equal(after.st_blocks, before.st_blocks);
+}
+
 static void test_open_errors(void **state)
 {
 	struct arcvm_error err;
@@ -440,6 +452,7 @@ int main(void)
 		T(test_config_space),
 		T(test_lock_refuses_second_writer),
 		T(test_readers_share),
+		T(test_probe_leaves_image_alone),
 		T(test_open_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
