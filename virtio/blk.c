@@ -201,8 +201,9 @@ static void vblk_queue_notify(struct virtio_dev *d, unsigned qi)
 	struct vblk *b = to_vblk(d);
 	struct virtq *q = &d->vqs[qi];
 	bool pushed = false;
+	unsigned budget = VIRTIO_DEV_BUDGET;
 
-	while (virtq_pop(q, &b->chain) == 1) {
+	while (virtio_dev_pop(d, qi, &b->chain, &budget) == 1) {
 		const struct virtq_chain *c = &b->chain;
 		if (c->write_len == 0) {
 			virtq_set_broken(q, "virtio-blk: request without a status byte");

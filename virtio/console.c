@@ -147,8 +147,9 @@ static void transmit(struct vcon *c)
 {
 	struct virtq *q = &c->dev.vqs[TXQ];
 	bool pushed = false;
+	unsigned budget = VIRTIO_DEV_BUDGET;
 
-	while (virtq_pop(q, &c->chain) == 1) {
+	while (virtio_dev_pop(&c->dev, TXQ, &c->chain, &budget) == 1) {
 		for (unsigned i = 0; i < c->chain.nread && c->out_fd >= 0; i++)
 			write_all(c->out_fd, c->chain.iov[i].iov_base, c->chain.iov[i].iov_len);
 		virtq_push(q, c->chain.head, 0);

@@ -7,6 +7,19 @@ void virtio_dev_used(struct virtio_dev *d, struct virtq *q)
 		d->interrupt(d->transport, VIRTIO_INT_USED);
 }
 
+int virtio_dev_pop(struct virtio_dev *d, unsigned qi, struct virtq_chain *c, unsigned *budget)
+{
+	if (*budget == 0) {
+		if (d->requeue)
+			d->requeue(d->transport, qi);
+		return 0;
+	}
+	int r = virtq_pop(&d->vqs[qi], c);
+	if (r == 1)
+		(*budget)--;
+	return r;
+}
+
 void virtio_dev_config_changed(struct virtio_dev *d)
 {
 	if (d->interrupt)

@@ -35,6 +35,11 @@
 /* Transport-independent feature bits. */
 #define VIRTIO_F_VERSION_1 32
 
+/* A device takes at most this many chains from a queue per run, so a queue
+ * the driver keeps full cannot hold the I/O thread away from every other fd;
+ * the rest is taken on a later run (see virtio_dev_pop). */
+#define VIRTIO_DEV_BUDGET 64
+
 /* Interrupt reasons, as in the virtio-mmio InterruptStatus register. */
 #define VIRTIO_INT_USED   1u
 #define VIRTIO_INT_CONFIG 2u
@@ -88,6 +93,7 @@ struct virtio_dev {
 	struct io_loop *io;             /* NULL when there is no I/O loop (unit tests) */
 	struct virtq *vqs;              /* nqueues entries */
 	void (*interrupt)(void *transport, uint32_t reason);
+	void (*requeue)(void *transport, unsigned qi);   /* run queue qi again later */
 	void *transport;
 
 	/* Under the device lock. */
@@ -98,6 +104,11 @@ struct virtio_dev {
 /* After pushing to q: raises a used-buffer interrupt if the driver wants
  * one. I/O thread, device lock held. */
 void virtio_dev_used(struct virtio_dev *d, struct virtq *q);
+
+/* virtq_pop() on queue qi within a budget: once *budget chains were taken it
+ * returns 0 and has the transport run the queue again after other pending
+ * I/O. I/O thread, device lock held. */
+int virtio_dev_pop(struct virtio_dev *d, unsigned qi, struct virtq_chain *c, unsigned *budget);
 
 /* Raises a configuration-change interrupt. */
 void virtio_dev_config_changed(struct virtio_dev *d);

@@ -77,6 +77,12 @@ static void mmio_interrupt(void *opaque, uint32_t reason)
 	signal_fd(t->irq_fd);
 }
 
+static void mmio_requeue(void *opaque, unsigned qi)
+{
+	struct virtio_mmio *t = opaque;
+	signal_fd(t->q[qi].kick_fd);
+}
+
 /* Runs queue qi's device work. I/O thread (or virtio_mmio_poll's caller). */
 static void run_queue(struct virtio_mmio *t, unsigned qi)
 {
@@ -464,6 +470,7 @@ int virtio_mmio_attach(const struct virtio_mmio_env *env, struct virtio_dev *dev
 	dev->io = env->io;
 	dev->vqs = t->vqs;
 	dev->interrupt = mmio_interrupt;
+	dev->requeue = mmio_requeue;
 	dev->transport = t;
 	dev->running = false;
 	dev->acked = 0;

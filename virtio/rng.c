@@ -47,8 +47,9 @@ static void vrng_queue_notify(struct virtio_dev *d, unsigned qi)
 	struct vrng *r = (struct vrng *)d;
 	struct virtq *q = &d->vqs[qi];
 	bool pushed = false;
+	unsigned budget = VIRTIO_DEV_BUDGET;
 
-	while (virtq_pop(q, &r->chain) == 1) {
+	while (virtio_dev_pop(d, qi, &r->chain, &budget) == 1) {
 		uint64_t want = r->chain.write_len;
 		if (want > VRNG_MAX_REQUEST)
 			want = VRNG_MAX_REQUEST;

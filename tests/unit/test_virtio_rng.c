@@ -80,6 +80,35 @@ static void test_readable_buffer_gets_nothing(void **state)
 	assert_true(all_zero(fd_host(f, s.gpa), 32));
 }
 
+/* A run takes at most VIRTIO_DEV_BUDGET chains, then queues itself again. */
+static void test_budget_per_run(void **state)
+{
+	struct fd_driver *f = *state;
+	fd_negotiate(f, 1ull << VIRTIO_F_VERSION_1);
+	assert_int_equal(fd_setup_queue(f, 0, VRNG_QUEUE_SIZE), 1);
+	fd_wr(f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+					     VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	virtio_mmio_poll(f->t);
+	assert_true(VRNG_QUEUE_SIZE >= VIRTIO_DEV_BUDGET);
+
+	struct fd_seg s = { fd_alloc(f, 1), 1, true };
+	for (int i = 0; i < VIRTIO_DEV_BUDGET; i++)
+		fd_post(f, 0, &s, 1);
+	fd_kick(f, 0);
+	uint32_t id, len;
+	int used = 0;
+	while (fd_used(f, 0, &id, &len))
+		used++;
+	assert_int_equal(used, VIRTIO_DEV_BUDGET);
+	assert_int_equal(virtio_mmio_poll(f->t), 1);   /* it asked to run again */
+	assert_int_equal(virtio_mmio_poll(f->t), 0);   /* and found nothing left */
+
+	for (int i = 0; i < VIRTIO_DEV_BUDGET - 1; i++)
+		fd_post(f, 0, &s, 1);
+	fd_kick(f, 0);
+	assert_int_equal(virtio_mmio_poll(f->t), 0);   /* within budget: done */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -89,6 +118,7 @@ int main(void)
 		T(test_fills_every_segment),
 		T(test_bounded_per_request),
 		T(test_readable_buffer_gets_nothing),
+		T(test_budget_per_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
