@@ -44,7 +44,8 @@ struct uart {
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thri_pending;        /* THR-empty interrupt not yet acknowledged */
-	bool input_parked;        /* in_fd not watched: the FIFO is full */
+	bool input_watched;       /* in_fd is polled: the guest listens and the FIFO has room */
+	bool input_open;          /* in_fd has not reached EOF */
 	uint8_t rx[RX_SIZE];      /* ring of received bytes */
 	unsigned rx_head, rx_count;
 	int irq_level;
@@ -108,11 +109,18 @@ static uint8_t uart_msr(const struct uart *u)
 	return m;
 }
 
-static void uart_resume_input(struct uart *u)
+/*
+ * Host input is taken only while the guest has receive interrupts enabled
+ * and the FIFO has room. Bytes read earlier would be thrown away by the
+ * driver's FIFO reset when it opens the port, so a script piped into the
+ * console would lose its first lines. Lock held.
+ */
+static void uart_update_input(struct uart *u)
 {
-	if (u->input_parked && u->rx_count < RX_SIZE) {
-		u->input_parked = false;
-		io_loop_mod(u->cfg.io, u->cfg.in_fd, EPOLLIN);
+	bool want = u->input_open && (u->ier & IER_RDI) && u->rx_count < RX_SIZE;
+	if (want != u->input_watched) {
+		u->input_watched = want;
+		io_loop_mod(u->cfg.io, u->cfg.in_fd, want ? EPOLLIN : 0);
 	}
 }
 
@@ -127,7 +135,6 @@ static uint8_t uart_read_reg(struct uart *u, unsigned reg)
 		uint8_t b = u->rx[u->rx_head];
 		u->rx_head = (u->rx_head + 1) % RX_SIZE;
 		u->rx_count--;
-		uart_resume_input(u);
 		return b;
 	case REG_IER:
 		return (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
@@ -166,10 +173,8 @@ static void uart_write_reg(struct uart *u, unsigned reg, uint8_t v)
 		break;
 	case REG_IIR_FCR:
 		u->fcr = v & 0xC1;
-		if (v & FCR_CLR_RX) {
+		if (v & FCR_CLR_RX)
 			u->rx_count = 0;
-			uart_resume_input(u);
-		}
 		break;
 	case REG_LCR: u->lcr = v; break;
 	case REG_MCR: u->mcr = v & 0x1F; break;
@@ -186,6 +191,7 @@ static void uart_bus_read(void *opaque, uint64_t off, void *data, unsigned len)
 	for (unsigned i = 1; i < len; i++)
 		((uint8_t *)data)[i] = 0;
 	uart_update_irq(u);
+	uart_update_input(u);
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -195,6 +201,7 @@ static void uart_bus_write(void *opaque, uint64_t off, const void *data, unsigne
 	pthread_mutex_lock(&u->lock);
 	uart_write_reg(u, (unsigned)off & 7, ((const uint8_t *)data)[0]);
 	uart_update_irq(u);
+	uart_update_input(u);
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -205,25 +212,26 @@ static void uart_input(void *opaque, uint32_t events)
 {
 	struct uart *u = opaque;
 	uint8_t buf[256];
+	/* Only this thread adds bytes, so the room seen here cannot shrink. */
 	pthread_mutex_lock(&u->lock);
 	unsigned room = RX_SIZE - u->rx_count;
-	if (room == 0) {
-		u->input_parked = true;
-		io_loop_mod(u->cfg.io, u->cfg.in_fd, 0);
-		pthread_mutex_unlock(&u->lock);
-		return;
-	}
+	bool watched = u->input_watched;
 	pthread_mutex_unlock(&u->lock);
+	if (room == 0 || !watched)
+		return;   /* an event from just before the fd was parked */
 	ssize_t n = read(u->cfg.in_fd, buf, room < sizeof(buf) ? room : sizeof(buf));
-	if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
-		io_loop_del(u->cfg.io, u->cfg.in_fd);   /* EOF or error: no more input */
-		return;
-	}
-	if (n <= 0)
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	pthread_mutex_lock(&u->lock);
-	rx_push(u, buf, (unsigned)n);
+	if (n <= 0) {
+		u->input_open = false;   /* EOF or error: no more input */
+		u->input_watched = false;
+		io_loop_del(u->cfg.io, u->cfg.in_fd);
+	} else {
+		rx_push(u, buf, (unsigned)n);
+	}
 	uart_update_irq(u);
+	uart_update_input(u);
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -244,7 +252,15 @@ int uart_start_input(struct uart *u, struct arcvm_error *err)
 {
 	if (u->cfg.in_fd < 0 || !u->cfg.io)
 		return 0;
-	return io_loop_add(u->cfg.io, u->cfg.in_fd, EPOLLIN, uart_input, u, err);
+	/* Registered parked; uart_update_input starts polling once the guest listens. */
+	int rc = io_loop_add(u->cfg.io, u->cfg.in_fd, 0, uart_input, u, err);
+	if (rc == 0) {
+		pthread_mutex_lock(&u->lock);
+		u->input_open = true;
+		uart_update_input(u);
+		pthread_mutex_unlock(&u->lock);
+	}
+	return rc;
 }
 
 void uart_destroy(struct uart *u)

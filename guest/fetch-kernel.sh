@@ -17,8 +17,16 @@ out=$(cd "$out" && pwd)
 
 deb=$(ls "$out"/dl/linux-image-*.deb 2>/dev/null | head -n 1 || true)
 if [ -z "$deb" ]; then
-	pkg=$(apt-cache depends "$meta" 2>/dev/null |
-		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+	resolve() {
+		apt-cache depends "$meta" 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1
+	}
+	pkg=$(resolve)
+	# A fresh machine has no package lists yet; root can fetch them.
+	if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
+		echo "fetch-kernel: apt-cache does not know $meta; running apt-get update"
+		apt-get update -q >/dev/null && pkg=$(resolve)
+	fi
 	if [ -z "$pkg" ]; then
 		echo "fetch-kernel: apt-cache cannot resolve $meta to a versioned kernel package" >&2
 		echo "fetch-kernel: run 'apt-get update' first" >&2

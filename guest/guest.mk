@@ -26,8 +26,9 @@ GUEST_MODULES := virtio_mmio virtio_blk virtio_console virtio_rng \
 guest: $(GUEST_KERNEL) $(GUEST_VMLINUX) $(GUEST_INITRD)
 
 # kernel.release is written last by fetch-kernel.sh; vmlinuz and the
-# modules come with it.
-$(GUEST_RELEASE): guest/fetch-kernel.sh
+# modules come with it. It depends on nothing, so the kernel is fetched once;
+# remove $(GUEST_DIR) to take a newer Debian kernel.
+$(GUEST_RELEASE):
 	guest/fetch-kernel.sh $(GUEST_DIR)
 
 $(GUEST_KERNEL): $(GUEST_RELEASE)

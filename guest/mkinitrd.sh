@@ -47,9 +47,11 @@ if [ $# -gt 0 ]; then
 	rm "$stage/modorder.tmp"
 fi
 
+# Same inputs, same bytes: fixed mtimes, inode numbers from cpio's counter.
+find "$stage" -exec touch -h -d @0 {} +
 (
 	cd "$stage"
-	find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet
+	find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet --reproducible
 	"$here/devnodes.py"
 ) | gzip -9n >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -23,6 +23,7 @@ struct io_watch {
 	io_handler_fn fn;
 	void *opaque;
 	bool dead;
+	bool parked;    /* out of the epoll set: epoll reports HUP even for no events */
 	struct io_watch *next;
 };
 
@@ -72,8 +73,9 @@ int io_loop_add(struct io_loop *l, int fd, uint32_t events, io_handler_fn fn, vo
 		return err_set(err, ARCVM_E_NOMEM, "out of memory for an I/O watch");
 	*w = (struct io_watch){ .fd = fd, .fn = fn, .opaque = opaque };
 	struct epoll_event ev = { .events = events, .data.ptr = w };
+	w->parked = events == 0;
 	pthread_mutex_lock(&l->lock);
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (!w->parked && epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int e = errno;
 		pthread_mutex_unlock(&l->lock);
 		free(w);
@@ -91,7 +93,8 @@ int io_loop_del(struct io_loop *l, int fd)
 	pthread_mutex_lock(&l->lock);
 	for (struct io_watch *w = l->watches; w; w = w->next) {
 		if (w->fd == fd && !w->dead) {
-			epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+			if (!w->parked)
+				epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 			w->dead = true;
 			rc = 0;
 			break;
@@ -108,7 +111,12 @@ int io_loop_mod(struct io_loop *l, int fd, uint32_t events)
 	for (struct io_watch *w = l->watches; w; w = w->next) {
 		if (w->fd == fd && !w->dead) {
 			struct epoll_event ev = { .events = events, .data.ptr = w };
-			rc = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+			if (events == 0)
+				rc = w->parked ? 0 : epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+			else
+				rc = epoll_ctl(l->epfd, w->parked ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+			if (rc == 0)
+				w->parked = events == 0;
 			break;
 		}
 	}

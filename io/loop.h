@@ -18,8 +18,8 @@ struct io_loop;
 typedef void (*io_handler_fn)(void *opaque, uint32_t events);
 
 int io_loop_create(struct io_loop **out, struct arcvm_error *err);
-/* Watches fd for `events` (EPOLLIN...). The handler stays registered until
- * io_loop_del. */
+/* Watches fd for `events` (EPOLLIN...); 0 registers it parked. The handler
+ * stays registered until io_loop_del. */
 int io_loop_add(struct io_loop *loop, int fd, uint32_t events, io_handler_fn fn, void *opaque,
 		struct arcvm_error *err);
 int io_loop_del(struct io_loop *loop, int fd);

@@ -91,6 +91,10 @@ static void console_tap(void *opaque, uint8_t byte)
 	} else if (vm->panic_seen && strstr(vm->line, "---[ end Kernel panic")) {
 		/* Printed last; a kernel told not to reboot on panic would hang here. */
 		vm_guest_exit(vm, ARCVM_EXIT_PANIC);
+	} else if (strstr(vm->line, "reboot: System halted")) {
+		/* A halted guest sits in HLT inside KVM's in-kernel LAPIC and never
+		 * exits to us; the kernel's last words are how we learn of it. */
+		vm_guest_exit(vm, ARCVM_EXIT_HALT);
 	}
 }
 

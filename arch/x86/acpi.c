@@ -101,7 +101,10 @@ struct acpi_fadt {
 	uint64_t hypervisor_vendor;
 } __attribute__((packed));
 
-struct madt_lapic { uint8_t type, length, uid, apic_id; uint32_t flags; } __attribute__((packed));
+struct madt_lapic {
+	uint8_t type, length, uid, apic_id;
+	uint32_t flags;
+} __attribute__((packed));
 struct madt_ioapic {
 	uint8_t type, length, id, reserved;
 	uint32_t addr, gsi_base;
@@ -111,7 +114,11 @@ struct madt_iso {
 	uint32_t gsi;
 	uint16_t flags;
 } __attribute__((packed));
-struct madt_lapic_nmi { uint8_t type, length, uid; uint16_t flags; uint8_t lint; } __attribute__((packed));
+struct madt_lapic_nmi {
+	uint8_t type, length, uid;
+	uint16_t flags;
+	uint8_t lint;
+} __attribute__((packed));
 
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP");
 _Static_assert(sizeof(struct acpi_header) == 36, "table header");

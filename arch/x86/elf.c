@@ -143,7 +143,8 @@ int x86_elf_load(struct guest_mem *mem, const uint8_t *img, size_t len,
 		if ((rc = check_segment(mem, &ph[i], i, len, err)))
 			return rc;
 		loads++;
-		if (ph[i].p_paddr + ph[i].p_memsz > ki->end)
+		/* An empty segment's address was never checked: it sets no end. */
+		if (ph[i].p_memsz && ph[i].p_paddr + ph[i].p_memsz > ki->end)
 			ki->end = ph[i].p_paddr + ph[i].p_memsz;
 	}
 	if (loads == 0)

@@ -6,7 +6,7 @@
 #define ARCH_X86_LAYOUT_H
 
 /* Low memory (below 1 MiB). */
-#define X86_GDT_ADDR          0x0500ull   /* boot GDT: null, code64, data, code32 */
+#define X86_GDT_ADDR          0x0500ull   /* boot GDT: null, 0x08 code32, 0x10 code64, 0x18 data, 0x20 TSS */
 #define X86_BOOT_PARAMS_ADDR  0x7000ull   /* Linux zero page (struct boot_params) */
 #define X86_PML4_ADDR         0x9000ull   /* long-mode page tables: PML4 */
 #define X86_PDPT_ADDR         0xA000ull   /*   PDPT */

@@ -50,9 +50,27 @@ static void fake_free(struct fake *f)
 	free(f->buf);
 }
 
-static uint16_t g16(const uint8_t *p, uint64_t off) { uint16_t v; memcpy(&v, p + off, 2); return v; }
-static uint32_t g32(const uint8_t *p, uint64_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
-static uint64_t g64(const uint8_t *p, uint64_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static uint16_t g16(const uint8_t *p, uint64_t off)
+{
+	uint16_t v;
+	memcpy(&v, p + off, 2);
+	return v;
+}
+
+static uint32_t g32(const uint8_t *p, uint64_t off)
+{
+	uint32_t v;
+	memcpy(&v, p + off, 4);
+	return v;
+}
+
+static uint64_t g64(const uint8_t *p, uint64_t off)
+{
+	uint64_t v;
+	memcpy(&v, p + off, 8);
+	return v;
+}
+
 static void p16(uint8_t *p, size_t off, uint16_t v) { memcpy(p + off, &v, 2); }
 static void p32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
 static void p64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
@@ -475,6 +493,27 @@ static void test_elf_two_segments_and_bss(void **state)
 	free(img);
 }
 
+static void test_elf_empty_segment_sets_no_end(void **state)
+{
+	/* A PT_LOAD with memsz 0 far above RAM loads nothing; the initrd
+	 * must still go right above the real segments' end. */
+	struct fake f;
+	uint8_t *img = make_elf(SEG_A_VADDR);
+	uint8_t initrd[4096] = { 1 };
+	struct x86_linux_entry entry;
+	struct arcvm_error err = { 0 };
+
+	*elf_phdr(img, 1) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_paddr = 0x80000000ull };
+	fake_init(&f, 64 * MiB, 0);
+	assert_int_equal(x86_load_linux(&f.mem, img, ELF_BYTES, initrd, sizeof(initrd), "",
+					&entry, &err), 0);
+	uint32_t rd = g32(f.buf + BP, 0x218);
+	assert_true(rd >= SEG_B_PADDR + SEG_B_MEM);
+	assert_memory_equal(f.buf + rd, initrd, sizeof(initrd));
+	fake_free(&f);
+	free(img);
+}
+
 static void test_elf_physical_entry(void **state)
 {
 	/* Linux links vmlinux with ENTRY(phys_startup_64): e_entry is physical. */
@@ -532,6 +571,62 @@ static void test_elf_refusals(void **state)
 
 	((Elf64_Ehdr *)img)->e_phoff = ELF_BYTES - 8;  /* headers past the end */
 	expect_elf_refused(img, ELF_BYTES, "program headers");
+	free(img);
+}
+
+/* ---- hostile images: random corruption of the headers ---- */
+
+/* Flips random bytes in the first `span` bytes of a good image, loads it,
+ * and requires a clean refusal or a load whose entry lies in guest RAM.
+ * Under `make asan` this also proves no read or write goes out of bounds. */
+static void mutate_and_load(const uint8_t *good, size_t len, size_t span, unsigned seed)
+{
+	struct fake f;
+	uint8_t *img = malloc(len);
+	struct x86_linux_entry entry;
+	static uint8_t initrd[4096];
+
+	fake_init(&f, 64 * MiB, 0);
+	srand(seed);
+	for (int round = 0; round < 3000; round++) {
+		memcpy(img, good, len);
+		int flips = 1 + rand() % 4;
+		for (int i = 0; i < flips; i++)
+			img[(size_t)rand() % span] = (uint8_t)rand();
+		size_t cut = rand() % 8 ? len : (size_t)rand() % len;  /* sometimes truncate */
+		struct arcvm_error err = { 0 };
+		int rc = x86_load_linux(&f.mem, img, cut, initrd, sizeof(initrd), "x", &entry, &err);
+		if (rc == 0) {
+			assert_non_null(mem_ptr(&f.mem, entry.rip, 1));
+			assert_int_equal(entry.boot_params, BP);
+		} else if (rc != ARCVM_E_FORMAT && rc != ARCVM_E_INVALID) {
+			fail_msg("round %d: unexpected code %d (%s)", round, rc, err.msg);
+		} else if (err.msg[0] == '\0') {
+			fail_msg("round %d: refusal %d without a message", round, rc);
+		}
+	}
+	free(img);
+	fake_free(&f);
+}
+
+static void test_corrupted_bzimage_headers(void **state)
+{
+	uint8_t *img = make_bzimage();
+	/* A 24 MiB kernel footprint fits in 64 MiB only with pref_address 16 MiB;
+	 * keep the good image loadable so the mutations start from a success. */
+	struct fake f;
+	struct x86_linux_entry entry;
+	fake_init(&f, 64 * MiB, 0);
+	assert_int_equal(x86_load_linux(&f.mem, img, IMG_BYTES, NULL, 0, "", &entry, NULL), 0);
+	fake_free(&f);
+	mutate_and_load(img, IMG_BYTES, 0x300, 1);
+	free(img);
+}
+
+static void test_corrupted_elf_headers(void **state)
+{
+	uint8_t *img = make_elf(SEG_A_VADDR);
+	mutate_and_load(img, ELF_BYTES, sizeof(Elf64_Ehdr) + 3 * sizeof(Elf64_Phdr), 2);
 	free(img);
 }
 
@@ -631,7 +726,10 @@ int main(void)
 		cmocka_unit_test(test_load_foreign_kernel),
 		cmocka_unit_test(test_elf_two_segments_and_bss),
 		cmocka_unit_test(test_elf_physical_entry),
+		cmocka_unit_test(test_elf_empty_segment_sets_no_end),
 		cmocka_unit_test(test_elf_refusals),
+		cmocka_unit_test(test_corrupted_bzimage_headers),
+		cmocka_unit_test(test_corrupted_elf_headers),
 		cmocka_unit_test(test_real_bzimage),
 		cmocka_unit_test(test_real_vmlinux),
 	};

@@ -27,7 +27,13 @@ static uint8_t *fake_mem(struct guest_mem *m, uint64_t size)
 	return buf;
 }
 
-static uint64_t g64(const uint8_t *p, uint64_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static uint64_t g64(const uint8_t *p, uint64_t off)
+{
+	uint64_t v;
+	memcpy(&v, p + off, 8);
+	return v;
+}
+
 
 /* ---- long mode ---- */
 

@@ -31,9 +31,27 @@ static uint8_t *fake_mem(struct guest_mem *m, uint64_t size)
 	return buf;
 }
 
-static uint16_t g16(const uint8_t *p, size_t off) { uint16_t v; memcpy(&v, p + off, 2); return v; }
-static uint32_t g32(const uint8_t *p, size_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
-static uint64_t g64(const uint8_t *p, size_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static uint16_t g16(const uint8_t *p, size_t off)
+{
+	uint16_t v;
+	memcpy(&v, p + off, 2);
+	return v;
+}
+
+static uint32_t g32(const uint8_t *p, size_t off)
+{
+	uint32_t v;
+	memcpy(&v, p + off, 4);
+	return v;
+}
+
+static uint64_t g64(const uint8_t *p, size_t off)
+{
+	uint64_t v;
+	memcpy(&v, p + off, 8);
+	return v;
+}
+
 
 static uint8_t sum8(const uint8_t *p, size_t len)
 {

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Checks the test host end to end: a command's output, stderr and exit
+# status come back; /dev/kvm exists inside; a --share-out folder is
+# writable at its host path; a too-short --timeout ends with 124.
+# Needs `make testhost`. Prints one line per check and exits non-zero when
+# any fails.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+run=$here/run
+passed=0 failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+check() { # NAME CONDITION-STATUS DETAIL
+	if [ "$2" -eq 0 ]; then
+		passed=$((passed + 1)); echo "ok   $1"
+	else
+		failed=$((failed + 1)); echo "FAIL $1: $3"
+	fi
+}
+
+# 1. stdout, stderr and the exit status come back separately; /dev/kvm is there.
+"$run" -- sh -c 'test -c /dev/kvm && echo kvm-ok; echo on-stderr >&2; exit 7' \
+	>"$tmp/out" 2>"$tmp/err"
+status=$?
+check "exit status 7 comes back" $([ $status -eq 7 ]; echo $?) "status $status"
+check "stdout has kvm-ok" $(grep -qx kvm-ok "$tmp/out"; echo $?) "stdout: $(cat "$tmp/out")"
+check "stderr has on-stderr" $(grep -qx on-stderr "$tmp/err"; echo $?) "stderr: $(cat "$tmp/err")"
+check "stdout has nothing else" $([ "$(cat "$tmp/out")" = kvm-ok ]; echo $?) \
+	"stdout: $(cat "$tmp/out")"
+
+# 2. A --share-out folder is written inside at the caller's path, and the
+#    environment carries TESTHOST=1, the working directory and TESTHOST_ENV.
+out=$tmp/shared
+mkdir -p "$out"
+cd "$here"
+SELFTEST_TOKEN=tok-$$ TESTHOST_ENV=SELFTEST_TOKEN "$run" --share-out "$out" -- \
+	sh -c 'echo "$TESTHOST $SELFTEST_TOKEN $(pwd)" > "$1/result"' sh "$out" \
+	>"$tmp/out2" 2>&1
+status=$?
+check "share-out run exits 0" $([ $status -eq 0 ]; echo $?) "status $status: $(cat "$tmp/out2")"
+want="1 tok-$$ $here"
+got=$(cat "$out/result" 2>/dev/null)
+check "share-out file written inside is seen on the host" \
+	$([ "$got" = "$want" ]; echo $?) "want '$want', got '$got'"
+
+# 3. The whole-run timeout kills the machine and exits 124.
+"$run" --timeout 3 -- sleep 60 >"$tmp/out3" 2>&1
+status=$?
+check "--timeout ends with 124" $([ $status -eq 124 ]; echo $?) "status $status: $(cat "$tmp/out3")"
+
+echo "testhost selftest: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
