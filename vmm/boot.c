@@ -61,6 +61,15 @@ static void unmap_file(struct mapped_file *f)
 		munmap(f->data, f->len);
 }
 
+/* MP table and ACPI: the CPUs, the interrupt controllers and the devices. */
+static int write_platform_tables(struct arcvm_vm *vm, struct arcvm_error *err)
+{
+	struct x86_mmio_dev virtio[X86_VIRTIO_MAX];
+	int n = vm_virtio_acpi(vm, virtio);
+	int rc = x86_mptable_write(&vm->mem, vm->cfg.cpus, err);
+	return rc ? rc : x86_acpi_write(&vm->mem, vm->cfg.cpus, virtio, n, err);
+}
+
 static int load_linux(struct arcvm_vm *vm, struct arcvm_error *err)
 {
 	struct mapped_file kernel = { 0 }, initrd = { 0 };
@@ -69,8 +78,11 @@ static int load_linux(struct arcvm_vm *vm, struct arcvm_error *err)
 		rc = map_file(vm->cfg.initrd_path, "initrd", &initrd, err);
 	if (rc)
 		goto out;
-	vm->cmdline = strdup(vm->cfg.cmdline ? vm->cfg.cmdline : DEFAULT_CMDLINE);
-	if (!vm->cmdline) {
+	char root[64];
+	vm_root_cmdline(vm, root, sizeof(root));
+	if (asprintf(&vm->cmdline, "%s%s", vm->cfg.cmdline ? vm->cfg.cmdline : DEFAULT_CMDLINE,
+		     root) < 0) {
+		vm->cmdline = NULL;
 		rc = err_set(err, ARCVM_E_NOMEM, "out of memory for the command line");
 		goto out;
 	}
@@ -86,9 +98,7 @@ static int load_linux(struct arcvm_vm *vm, struct arcvm_error *err)
 	}
 	vm->entry_rip = entry.rip;
 	vm->entry_rsi = entry.boot_params;
-	rc = x86_mptable_write(&vm->mem, vm->cfg.cpus, err);
-	if (!rc)
-		rc = x86_acpi_write(&vm->mem, vm->cfg.cpus, NULL, 0, err);
+	rc = write_platform_tables(vm, err);
 out:
 	unmap_file(&initrd);
 	unmap_file(&kernel);
