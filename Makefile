@@ -56,6 +56,7 @@ run: deps all guest testhost
 # kernel, in the test host where this KVM cannot boot it).
 test: deps all guest
 	$(MAKE) test-unit
+	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) test-native
 	$(MAKE) test-linux
 

@@ -137,13 +137,14 @@ static int setup_cpuid(struct arcvm_vm *vm, struct vcpu *v, struct arcvm_error *
 
 static int setup_msrs(struct vcpu *v, struct arcvm_error *err)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[32];
-	} msrs;
-	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = (uint32_t)x86_boot_msrs(msrs.entries, 32);
-	return kvm_vcpu_set_msrs(&v->fd, &msrs.hdr, err);
+	enum { MAX_BOOT_MSRS = 32 };
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + MAX_BOOT_MSRS * sizeof(msrs->entries[0]));
+	if (!msrs)
+		return err_set(err, ARCVM_E_NOMEM, "out of memory for MSRs");
+	msrs->nmsrs = (uint32_t)x86_boot_msrs(msrs->entries, MAX_BOOT_MSRS);
+	int rc = kvm_vcpu_set_msrs(&v->fd, msrs, err);
+	free(msrs);
+	return rc;
 }
 
 static int setup_fpu(struct vcpu *v, struct arcvm_error *err)
