@@ -52,12 +52,14 @@ deps:
 run: deps all guest testhost
 	@scripts/run-demo.sh
 
-# Every tier: unit, native (this host's /dev/kvm), IonVM, Linux (Debian's
-# kernel, in the test host where this KVM cannot boot it).
+# Every tier: unit (+ a short fuzz run), native (tiny guests on this host's
+# /dev/kvm), CLI (arcvm run with firmware images), Linux (Debian's kernel, in
+# the test host where this KVM cannot boot it).
 test: deps all guest
 	$(MAKE) test-unit
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) test-native
+	$(MAKE) test-cli
 	$(MAKE) test-linux
 
 test-linux: all guest testhost
@@ -69,7 +71,7 @@ test-unit: $(UNIT_BINS)
 # Sanitizer build of the whole tree into its own folder.
 asan:
 	$(MAKE) BUILD=build-asan EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
-		EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-unit
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-unit test-native
 
 clean:
 	rm -rf $(BUILD) build-asan
