@@ -86,45 +86,46 @@ def read_until_exit(fd, proc, deadline):
     return out
 
 
-def test_escape_key_in_a_terminal_and_termios_restored():
+def spawn_in_pty(image):
+    """Starts arcvm on a new pty and waits until it has put it in raw mode."""
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
-    p = subprocess.Popen([ARCVM, "run", "--bios", fw("SPIN")], stdin=slave, stdout=slave,
+    p = subprocess.Popen([ARCVM, "run", "--bios", fw(image)], stdin=slave, stdout=slave,
                          stderr=slave, start_new_session=True)
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and termios.tcgetattr(slave)[3] & termios.ICANON:
+        time.sleep(0.05)
+    assert not termios.tcgetattr(slave)[3] & termios.ICANON, "terminal not in raw mode"
+    return p, master, slave, before, deadline
+
+
+def close_pty(p, master, slave):
+    if p.poll() is None:
+        p.kill()
+    os.close(master)
+    os.close(slave)
+
+
+def test_escape_key_in_a_terminal_and_termios_restored():
+    p, master, slave, before, deadline = spawn_in_pty("SPIN")
     try:
-        deadline = time.monotonic() + TIMEOUT
-        # Wait for raw mode: arcvm turns off ICANON/ECHO on the terminal.
-        while time.monotonic() < deadline and termios.tcgetattr(slave)[3] & termios.ICANON:
-            time.sleep(0.05)
-        assert not termios.tcgetattr(slave)[3] & termios.ICANON, "terminal not in raw mode"
         os.write(master, b"\x01x")          # Ctrl-A x
         read_until_exit(master, p, deadline)
         assert p.wait(timeout=5) == 7
         assert termios.tcgetattr(slave) == before, "terminal settings not restored"
     finally:
-        if p.poll() is None:
-            p.kill()
-        os.close(master)
-        os.close(slave)
+        close_pty(p, master, slave)
 
 
 def test_ctrl_a_ctrl_a_sends_one_ctrl_a():
-    master, slave = pty.openpty()
-    p = subprocess.Popen([ARCVM, "run", "--bios", fw("ECHO")], stdin=slave, stdout=slave,
-                         stderr=slave, start_new_session=True)
+    p, master, slave, _, deadline = spawn_in_pty("ECHO")
     try:
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline and termios.tcgetattr(slave)[3] & termios.ICANON:
-            time.sleep(0.05)
         os.write(master, b"a\x01\x01b.")
         out = read_until_exit(master, p, deadline)
         assert p.wait(timeout=5) == 0
         assert out == b"a\x01b.", out
     finally:
-        if p.poll() is None:
-            p.kill()
-        os.close(master)
-        os.close(slave)
+        close_pty(p, master, slave)
 
 
 @pytest.mark.parametrize("args,needle", [
