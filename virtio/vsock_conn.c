@@ -10,10 +10,16 @@
 
 #include "arcvm.h"
 
-void vsock_conn_table_init(struct vsock_conn_table *t)
+void vsock_conn_table_init(struct vsock_conn_table *t, void *owner)
 {
 	memset(t, 0, sizeof(*t));
 	t->next_port = VSOCK_HOST_PORT_MIN;
+	for (int i = VSOCK_MAX_CONNS - 1; i >= 0; i--) {
+		t->slot[i].owner = owner;
+		t->slot[i].fd = -1;
+		t->slot[i].next = t->free_list;
+		t->free_list = &t->slot[i];
+	}
 }
 
 static unsigned bucket_of(uint32_t local, uint32_t peer)
@@ -24,11 +30,14 @@ static unsigned bucket_of(uint32_t local, uint32_t peer)
 
 struct vsock_conn *vsock_conn_new(struct vsock_conn_table *t, int fd, enum vsock_conn_state st)
 {
-	if (t->count >= VSOCK_MAX_CONNS)
-		return NULL;
-	struct vsock_conn *c = calloc(1, sizeof(*c));
+	struct vsock_conn *c = t->free_list;
 	if (!c)
 		return NULL;
+	t->free_list = c->next;
+	void *owner = c->owner;
+	memset(c, 0, sizeof(*c));
+	c->owner = owner;
+	c->used = true;
 	c->fd = fd;
 	c->state = st;
 	c->next = t->all;
@@ -90,7 +99,13 @@ void vsock_conn_free(struct vsock_conn_table *t, struct vsock_conn *c)
 		c->next->prev = c->prev;
 	t->count--;
 	free(c->buf);
-	free(c);
+	c->buf = NULL;
+	c->used = false;
+	c->hashed = false;
+	c->fd = -1;
+	c->prev = NULL;
+	c->next = t->free_list;
+	t->free_list = c;
 }
 
 uint32_t vsock_conn_peer_credit(const struct vsock_conn *c)

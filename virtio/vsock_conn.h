@@ -74,20 +74,27 @@ struct vsock_conn {
 	struct vsock_conn *rx_prev, *rx_next;   /* device's "has something for the guest" list */
 	bool in_rx;
 	bool hashed;
+	bool used;                      /* the slot holds a live connection */
+	void *owner;                    /* the device; constant */
 };
 
+/* Connections live in a fixed pool of slots that outlives every one of them,
+ * so an I/O loop event that raced with a close finds a free (or reused) slot,
+ * never freed memory. */
 struct vsock_conn_table {
+	struct vsock_conn slot[VSOCK_MAX_CONNS];
 	struct vsock_conn *bucket[VSOCK_CONN_BUCKETS];
 	struct vsock_conn *all;
+	struct vsock_conn *free_list;   /* chained through next */
 	unsigned count;
 	uint32_t next_port;
 };
 
-void vsock_conn_table_init(struct vsock_conn_table *t);
+/* Empties the table; every slot's owner is set to `owner`. */
+void vsock_conn_table_init(struct vsock_conn_table *t, void *owner);
 
 /* A new connection on fd in state `st`, counted and on the all-list but not
- * hashed. NULL when VSOCK_MAX_CONNS are open or memory ran out; fd is then
- * left to the caller. */
+ * hashed. NULL when VSOCK_MAX_CONNS are open; fd is then left to the caller. */
 struct vsock_conn *vsock_conn_new(struct vsock_conn_table *t, int fd, enum vsock_conn_state st);
 
 /* Sets the ports and hashes c. Fails (-1, nothing changed) when another
@@ -102,8 +109,8 @@ struct vsock_conn *vsock_conn_find(const struct vsock_conn_table *t, uint32_t lo
  * `peer` uses. */
 uint32_t vsock_conn_pick_port(struct vsock_conn_table *t, uint32_t peer);
 
-/* Unlinks c from the table and frees it. Closes nothing: the caller closes
- * and unwatches fd first. */
+/* Unlinks c from the table, frees its buffer and returns the slot. Closes
+ * nothing: the caller closes and unwatches fd first. */
 void vsock_conn_free(struct vsock_conn_table *t, struct vsock_conn *c);
 
 /* Bytes the guest has room for now (0 if it shrank its buffer below what is
