@@ -527,7 +527,7 @@ static uint64_t io_thread_ns(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
-	uint64_t ns = 0;
+	uint64_t ns = UINT64_MAX;   /* no I/O thread found */
 	while (d && (e = readdir(d))) {
 		char p[300], comm[32] = "";
 		snprintf(p, sizeof(p), "/proc/self/task/%s/comm", e->d_name);
@@ -568,6 +568,7 @@ static void test_no_spin_without_buffers_or_credit(void **state)
 	assert_int_equal(g->rx_posted, 0);
 	assert_int_equal(write(fd, "more", 4), 4);
 	uint64_t t0 = io_thread_ns();
+	assert_true(t0 != UINT64_MAX);
 	usleep(300 * 1000);
 	uint64_t spent = io_thread_ns() - t0;
 	assert_true(spent < 30 * 1000 * 1000);   /* a spinning thread would use ~300 ms */
