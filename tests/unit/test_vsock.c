@@ -583,6 +583,37 @@ static void test_no_spin_without_buffers_or_credit(void **state)
 	close(fd);
 }
 
+/* A driver reset ends every connection; the listener stays and a new
+ * connection works once the driver is back. */
+static void test_driver_reset_closes_connections(void **state)
+{
+	struct gst *g = *state;
+	uint32_t local;
+	int fd = establish(g, GPORT, GBUF, &local);
+	int idle = g_client(g->path);   /* still in its handshake */
+	fd_wr(&g->f, VIRTIO_MMIO_STATUS, 0);
+	assert_true(g_closed(fd));
+	assert_true(g_closed(idle));
+	close(fd);
+	close(idle);
+
+	fd_negotiate(&g->f, 1ull << VIRTIO_F_VERSION_1);
+	for (unsigned i = 0; i < 3; i++)
+		fd_setup_queue(&g->f, i, G_QS);
+	fd_wr(&g->f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+						 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	g->rx_posted = 0;
+	g_post_rx(g, G_QS);
+	fd = establish(g, GPORT, GBUF, &local);
+	assert_int_equal(write(fd, "again", 5), 5);
+	struct virtio_vsock_hdr h;
+	char buf[G_RXBUF];
+	assert_true(g_recv(g, &h, buf, 3000));
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RW);
+	assert_memory_equal(buf, "again", 5);
+	close(fd);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -602,6 +633,7 @@ int main(void)
 		T(test_overrunning_credit_resets),
 		T(test_connection_limit),
 		T(test_no_spin_without_buffers_or_credit),
+		T(test_driver_reset_closes_connections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
