@@ -39,6 +39,8 @@ static void run_usage(FILE *f)
 	      "  --root IMG        boot from the ext4 image IMG (a drive with root=1)\n"
 	      "  --console KIND    serial (ttyS0, default) or virtio (hvc0)\n"
 	      "  --rng             attach a virtio-rng entropy device\n"
+	      "  --vsock UDS       attach virtio-vsock (guest CID 3), reached through the Unix\n"
+	      "                    socket UDS: connect, send \"CONNECT <port>\\n\"\n"
 	      "  --bios PATH       boot a real-mode firmware image instead: it ends at 1 MiB and\n"
 	      "                    starts at the reset vector F000:FFF0 (like QEMU's -bios)\n"
 	      "  --allow-pvm       boot on a PVM host anyway (kernel built as a PVM guest)\n"
@@ -154,7 +156,8 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		{ "mem", required_argument, 0, 'm' }, { "cpus", required_argument, 0, 'p' },
 		{ "allow-pvm", no_argument, 0, 'P' }, { "bios", required_argument, 0, 'b' },
 		{ "drive", required_argument, 0, 'd' }, { "root", required_argument, 0, 'r' },
-		{ "console", required_argument, 0, 'C' }, { "rng", no_argument, 0, 'R' }, { "verbose", no_argument, 0, 'v' },
+		{ "console", required_argument, 0, 'C' }, { "rng", no_argument, 0, 'R' },
+		{ "vsock", required_argument, 0, 'V' }, { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct arcvm_error err;
@@ -198,6 +201,10 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 			}
 			break;
 		case 'R': cfg->rng = true; break;
+		case 'V':
+			cfg->vsock_uds_path = optarg;
+			cfg->vsock_cid = 3;
+			break;
 		case 'v': (*verbose)++; break;
 		case 'h': run_usage(stdout); exit(CLI_OK);
 		default: run_usage(stderr); return -1;
@@ -272,7 +279,8 @@ int cli_run(int argc, char **argv)
 		goto out;
 	}
 	/* Debian's virtio drivers are modules: the initramfs loads them when asked. */
-	bool virtio = cfg.ndrives || cfg.rng || cfg.console == ARCVM_CONSOLE_VIRTIO;
+	bool virtio = cfg.ndrives || cfg.rng || cfg.console == ARCVM_CONSOLE_VIRTIO ||
+		      cfg.vsock_uds_path;
 	if (asprintf(&cmdline, "%s%s%s%s%s", cfg.cmdline ? cfg.cmdline : DEFAULT_CMDLINE,
 		     virtio ? " arcvm.modules=1" : "",
 		     cfg.console == ARCVM_CONSOLE_VIRTIO ? " arcvm.console=hvc0" : "",

@@ -1,10 +1,10 @@
 /*
  * loop.c - the per-VM I/O thread: an epoll loop that calls device handlers.
  *
- * Handler records are owned by the loop and freed only by io_loop_destroy,
- * so an event already returned by epoll_wait never points at freed memory
- * even if io_loop_del ran on another thread in between; a deleted record is
- * marked dead and skipped.
+ * Handler records are owned by the loop. io_loop_del marks a record dead
+ * (it is skipped) and the I/O thread frees it after the epoll batch in
+ * progress, so an event already returned by epoll_wait never points at
+ * freed memory even if io_loop_del ran on another thread in between.
  */
 #include "io/loop.h"
 
@@ -124,6 +124,25 @@ int io_loop_mod(struct io_loop *l, int fd, uint32_t events)
 	return rc;
 }
 
+/* Frees deleted watches. Called on the I/O thread between epoll batches:
+ * a deleted fd has left the epoll set, so no later batch can name it, and
+ * the batch that might have is done. */
+static void io_loop_reap(struct io_loop *l)
+{
+	pthread_mutex_lock(&l->lock);
+	struct io_watch **pp = &l->watches;
+	while (*pp) {
+		struct io_watch *w = *pp;
+		if (w->dead) {
+			*pp = w->next;
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 static void *io_loop_thread(void *arg)
 {
 	struct io_loop *l = arg;
@@ -144,6 +163,7 @@ static void *io_loop_thread(void *arg)
 			if (!dead)
 				w->fn(w->opaque, evs[i].events);
 		}
+		io_loop_reap(l);
 	}
 	return NULL;
 }
