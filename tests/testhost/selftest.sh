@@ -1,7 +1,8 @@
 #!/bin/sh
 # Checks the test host end to end: a command's output, stderr and exit
 # status come back; /dev/kvm exists inside; a --share-out folder is
-# writable at its host path; a too-short --timeout ends with 124.
+# writable at its host path; the guest image boots under nested KVM with
+# the QEMU microvm launcher; a too-short --timeout ends with 124.
 # Needs `make testhost`. Prints one line per check and exits non-zero when
 # any fails.
 set -u
@@ -44,7 +45,18 @@ got=$(cat "$out/result" 2>/dev/null)
 check "share-out file written inside is seen on the host" \
 	$([ "$got" = "$want" ]; echo $?) "want '$want', got '$got'"
 
-# 3. The whole-run timeout kills the machine and exits 124.
+# 3. The point of it all: the guest kernel boots under nested KVM inside.
+build=${TESTHOST_BUILD:-$(cd "$here/../.." && pwd)/build}
+"$run" -- "$here/../../bench/qemu/microvm-boot.sh" "$build/guest/vmlinux" \
+	"$build/guest/initrd.cpio.gz" quiet arcvm.run=echo+nested-ok >"$tmp/out4" 2>&1
+status=$?
+check "nested microvm boot exits 0" $([ $status -eq 0 ]; echo $?) "status $status: $(tail -5 "$tmp/out4")"
+for want in "arcvm-guest: kernel" ARCVM-INIT-READY nested-ok ARCVM-RUN-EXIT=0; do
+	check "nested guest printed $want" $(grep -q "$want" "$tmp/out4"; echo $?) \
+		"output: $(tail -5 "$tmp/out4")"
+done
+
+# 4. The whole-run timeout kills the machine and exits 124.
 "$run" --timeout 3 -- sleep 60 >"$tmp/out3" 2>&1
 status=$?
 check "--timeout ends with 124" $([ $status -eq 124 ]; echo $?) "status $status: $(cat "$tmp/out3")"
