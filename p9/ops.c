@@ -331,7 +331,10 @@ int p9_op_link(struct p9_server *s, struct p9_req *r)
 	return p9_fs_link(&s->fs, f->fd, f->type, dir->fd, name);
 }
 
-/* The fid's parent directory (O_PATH) and last name, from its path. */
+/* The fid's parent directory (O_PATH) and last name, from its path. The
+ * path is only a record of how the fid was reached (a rename of a folder
+ * above it makes it stale), so the name must still lead to the fid's own
+ * inode, else -ESTALE. */
 static int split_parent(struct p9_server *s, const struct p9_fid *f, int *dirfd, const char **base)
 {
 	if (!f->path[0])
@@ -343,7 +346,18 @@ static int split_parent(struct p9_server *s, const struct p9_fid *f, int *dirfd,
 		*slash = '\0';
 	else
 		s->path[0] = '\0';
-	return p9_fs_lookup_path(&s->fs, s->path, dirfd);
+	struct stat mine, named;
+	int e = p9_fs_stat(f->fd, &mine);
+	if (e == 0)
+		e = p9_fs_lookup_path(&s->fs, s->path, dirfd);
+	if (e < 0)
+		return e;
+	if (fstatat(*dirfd, *base, &named, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    named.st_dev != mine.st_dev || named.st_ino != mine.st_ino) {
+		close(*dirfd);
+		return -ESTALE;
+	}
+	return 0;
 }
 
 int p9_op_rename(struct p9_server *s, struct p9_req *r)

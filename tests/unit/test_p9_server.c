@@ -246,6 +246,20 @@ static void test_rename_unlink_link(void **state)
 	assert_int_equal(host_stat(c, "d", &st), -1);
 	assert_int_equal(pc_unlinkat(c, 0, "..", P9_AT_REMOVEDIR), EINVAL);
 
+	/* A fid whose recorded path went stale (its folder was renamed
+	 * behind it) is not mistaken for the file now at that path. */
+	assert_int_equal(pc_mkdir(c, 0, "x", 0755), 0);
+	host_write(c, "x/f", "old");
+	assert_int_equal(pc_walk_all(c, 0, 4, "x/f"), 0);
+	assert_int_equal(rename_at(c, 0, "x", 0, "y"), 0);
+	assert_int_equal(pc_mkdir(c, 0, "x", 0755), 0);
+	host_write(c, "x/f", "new");
+	pc_begin(c, 122);
+	pc_u32(c, 4);
+	assert_int_equal(pc_send(c), ESTALE);
+	assert_int_equal(host_stat(c, "x/f", &st), 0);
+	assert_int_equal(host_stat(c, "y/f", &st), 0);
+
 	/* Tremove removes and clunks. */
 	host_write(c, "gone", "");
 	assert_int_equal(pc_walk_all(c, 0, 3, "gone"), 0);
