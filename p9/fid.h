@@ -31,7 +31,6 @@ struct p9_fid {
 	enum p9_fid_kind kind;
 	int fd;              /* always valid (>= 0) for PATH and OPEN fids, -1 for XATTR */
 	mode_t type;         /* S_IFMT bits of the file; constant for an inode */
-	int open_flags;      /* OPEN: the host open flags' access mode */
 	char *path;          /* relative to the share root, "" for the root; heap */
 	uint64_t dir_pos;    /* OPEN dir: the readdir offset fd is positioned at */
 	uint32_t next_free;  /* free list link, table-private */

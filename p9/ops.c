@@ -82,7 +82,6 @@ int p9_op_lcreate(struct p9_server *s, struct p9_req *r)
 	dir->path = path;
 	dir->type = S_IFREG;
 	dir->kind = P9_FID_OPEN;
-	dir->open_flags = flags & O_ACCMODE;
 	p9_put_u32(&r->out, 0);
 	return 0;
 }

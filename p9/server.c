@@ -349,16 +349,9 @@ static int h_lopen(struct p9_server *s, struct p9_req *r)
 	close(f->fd);
 	f->fd = fd;
 	f->kind = P9_FID_OPEN;
-	f->open_flags = flags & O_ACCMODE;
 	f->dir_pos = 0;
 	p9_put_u32(&r->out, 0);   /* iounit: the client uses msize */
 	return 0;
-}
-
-/* The bytes the reply may take: the writable buffers and msize. */
-static uint64_t reply_room(const struct p9_server *s, const struct p9_req *r)
-{
-	return r->out.cap;
 }
 
 static int h_read(struct p9_server *s, struct p9_req *r)
@@ -379,7 +372,7 @@ static int h_read(struct p9_server *s, struct p9_req *r)
 		return -EISDIR;
 	if (off > INT64_MAX)
 		return -EINVAL;
-	uint64_t room = reply_room(s, r) - P9_RREAD_HDR;
+	uint64_t room = r->out.cap - P9_RREAD_HDR;   /* out.cap >= 11: see p9_server_handle */
 	if (count > room)
 		count = (uint32_t)room;
 	ssize_t n = 0;
@@ -454,7 +447,7 @@ static int h_readdir(struct p9_server *s, struct p9_req *r)
 		return -EBADF;
 	if (!S_ISDIR(f->type))
 		return -ENOTDIR;
-	uint64_t room = reply_room(s, r) - P9_RREADDIR_HDR;
+	uint64_t room = r->out.cap - P9_RREADDIR_HDR;
 	if (count > room)
 		count = (uint32_t)room;
 	if (off != f->dir_pos && lseek(f->fd, (off_t)off, SEEK_SET) < 0)
