@@ -14,7 +14,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -pthread -fPIC $(WARN) -I. -Iinclude $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 
-LIB_DIRS  := util hv vmm arch/x86 devices virtio io
+LIB_DIRS  := util hv vmm arch/x86 devices virtio io p9
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_LIBS  := -lcjson
