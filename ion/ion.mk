@@ -1,0 +1,42 @@
+# IonVM: library, tools and C tests (see docs/ionvm-bytecode.md).
+#   make ion                 build/ion/libion.a and the ionvm/iondis/ionasm tools
+#   make test-ion            cmocka unit tests; ends with "ion: N passed, N failed"
+#   make test-ion-gcstress   the same suite with a collection on every allocation
+# ION_DIR and ION_EXTRA let one fragment build several flavours side by side.
+
+ION_DIR    ?= $(BUILD)/ion
+ION_EXTRA  ?=
+ION_CFLAGS  = $(CFLAGS) $(ION_EXTRA)
+ION_SRCS   := $(wildcard ion/*.c)
+ION_OBJS   := $(ION_SRCS:%.c=$(ION_DIR)/obj/%.o)
+ION_LIB    := $(ION_DIR)/libion.a
+ION_LIBS   := -lzip -lm
+ION_TOOLS  := $(ION_DIR)/ionvm $(ION_DIR)/iondis $(ION_DIR)/ionasm
+ION_THELP  := $(ION_DIR)/obj/ion/tests/helpers.o
+ION_TESTS  := $(patsubst ion/tests/%.c,$(ION_DIR)/tests/%,$(wildcard ion/tests/test_*.c))
+
+.PHONY: ion test-ion test-ion-gcstress
+ion: $(ION_LIB) $(ION_TOOLS)
+
+$(ION_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ION_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ION_LIB): $(ION_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(ION_DIR)/%: $(ION_DIR)/obj/ion/tools/%.o $(ION_LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(ION_LIB) $(ION_LIBS)
+
+$(ION_DIR)/tests/%: $(ION_DIR)/obj/ion/tests/%.o $(ION_THELP) $(ION_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(ION_THELP) $(ION_LIB) $(ION_LIBS) -lcmocka
+
+test-ion: $(ION_TESTS) $(ION_TOOLS)
+	@ION_TOOLS_DIR=$(ION_DIR) ion/tests/run.sh $(ION_TESTS)
+
+test-ion-gcstress:
+	$(MAKE) ION_DIR=$(BUILD)/ion-gcstress ION_EXTRA=-DION_GC_STRESS test-ion
+
+-include $(ION_OBJS:.o=.d)
