@@ -189,10 +189,12 @@ int ion_unit_verify(const struct ion_unit *u, char *err, size_t errlen)
 	struct vctx v = { .u = u, .err = err, .errlen = errlen };
 	if (u->nf == 0)
 		return vfail(&v, "no functions");
-	for (uint32_t i = 0; i < u->nf; i++) {
+	/* Names first: operand checks look functions up by name. */
+	for (uint32_t i = 0; i < u->nf; i++)
 		for (uint32_t j = 0; j < i; j++)
 			if (strcmp(u->f[i].name.s, u->f[j].name.s) == 0)
 				return vfail(&v, "duplicate function '%s'", u->f[i].name.s);
+	for (uint32_t i = 0; i < u->nf; i++) {
 		v.f = NULL;
 		const struct ion_kfunc *f = &u->f[i];
 		if (f->name.len == 0 || f->nregs == 0 || f->nregs > 256 || f->arity > f->nregs ||
