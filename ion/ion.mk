@@ -39,4 +39,7 @@ test-ion: $(ION_TESTS) $(ION_TOOLS)
 test-ion-gcstress:
 	$(MAKE) ION_DIR=$(BUILD)/ion-gcstress ION_EXTRA=-DION_GC_STRESS test-ion
 
+# Tool and test objects are intermediate; keep them so rebuilds stay incremental.
+.PRECIOUS: $(ION_DIR)/obj/%.o
+
 -include $(ION_OBJS:.o=.d)

@@ -161,10 +161,14 @@ static void test_gc_keeps_reachable(void **s)
 	r.keep = ion_box(ION_TAG_OBJ, keep);
 	h.inhibit--;
 	for (int i = 0; i < 20000; i++) {
+		/* the tuple is unrooted until pushed: no collection meanwhile */
+		ion_value str = ion_gc_str(&h, "payload", 7);
+		h.inhibit++;
 		struct ion_tuple *t = ion_tuple_new(&h, 2);
+		h.inhibit--;
 		assert_non_null(t);
 		t->items[0] = ion_from_num(i);
-		t->items[1] = ion_gc_str(&h, "payload", 7);
+		t->items[1] = str;
 		if (i % 100 == 0)
 			assert_int_equal(ion_array_push(&h, keep, ion_box(ION_TAG_OBJ, t)), 0);
 	}
