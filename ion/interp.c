@@ -356,12 +356,28 @@ int ion_interp_call(struct ion_proc *p, ion_value fn, const ion_value *args, uin
 #define NEXT() goto dispatch
 #endif
 
+/* Numbers are read and written through a double view of the registers so
+ * they stay in FP registers (no integer-to-FP moves on the dependency
+ * chain); interp.c is built with -fno-strict-aliasing for this. */
+#define RD(i) (((double *)R)[i])
+/* A separate FP load: otherwise GCC reuses the integer load made for the
+ * tag check and adds a GPR-to-XMM move to every arithmetic result chain. */
+static inline double ld_num(const ion_value *p)
+{
+	double d;
+#if defined(__x86_64__) && defined(__GNUC__)
+	__asm__("movsd %1, %0" : "=x"(d) : "m"(*p));
+#else
+	memcpy(&d, p, sizeof d);
+#endif
+	return d;
+}
 #define ARITH(name, expr) \
 	VMCASE(name) { \
-		ion_value x = R[OPB], y = R[OPC]; \
-		if (LIKELY(ion_is_num(x) && ion_is_num(y))) { \
-			double a = ion_num(x), b = ion_num(y); \
-			R[OPA] = ion_from_num(expr); \
+		unsigned rb = OPB, rc = OPC; \
+		if (LIKELY(ion_is_num(R[rb]) && ion_is_num(R[rc]))) { \
+			double a = ld_num(&R[rb]), b = ld_num(&R[rc]); \
+			RD(OPA) = (expr); \
 			NEXT(); \
 		} \
 		goto arith_slow; \
@@ -464,9 +480,9 @@ dispatch:
 	ARITH(mod, a - floor(a / b) * b)
 	ARITH(pow, pow(a, b))
 	VMCASE(add_imm) {
-		ion_value x = R[OPB];
-		if (LIKELY(ion_is_num(x))) {
-			R[OPA] = ion_from_num(ion_num(x) + (double)ION_INSN_SC(w));
+		unsigned rb = OPB;
+		if (LIKELY(ion_is_num(R[rb]))) {
+			RD(OPA) = ld_num(&R[rb]) + (double)ION_INSN_SC(w);
 			NEXT();
 		}
 		goto arith_slow;
@@ -867,6 +883,25 @@ dispatch:
 		goto leave;
 	}
 	VMCASE(error) p->reason = R[OPA]; RAISE();
+	VMCASE(loop_lt) {
+		ion_value x = R[OPA], y = R[OPB];
+		if (UNLIKELY(!ion_is_num(x) || !ion_is_num(y))) {
+			ion_proc_raise(p, "badarith", "loop_lt needs numbers");
+			RAISE();
+		}
+		double n = ld_num(&R[OPA]) + 1.0;
+		RD(OPA) = n;
+		if (n < RD(OPB)) {
+			const uint64_t *t = f->fn->code + OPC;
+			/* the increment is done: a yield resumes at the target */
+			if (t < pc && UNLIKELY(--budget < 0)) {
+				f->pc = t;
+				goto yield;
+			}
+			pc = t;
+		}
+		NEXT();
+	}
 
 #ifndef ION_USE_GOTO
 	default:

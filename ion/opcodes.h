@@ -89,7 +89,8 @@
 	OP(monitor,         R, R, X, X, "R[a] = monitor reference for process R[b]") \
 	OP(trap_exit,       R, X, X, X, "trap exit signals from links as messages iff truthy(R[a])") \
 	OP(exit,            R, X, X, X, "end the running process with reason R[a]") \
-	OP(error,           R, X, X, X, "raise an error with value R[a] (uncaught: the process crashes)")
+	OP(error,           R, X, X, X, "raise an error with value R[a] (uncaught: the process crashes)") \
+	OP(loop_lt,         R, R, J, X, "R[a] = R[a] + 1; if R[a] < R[b] pc = c (numbers; a counted loop in one step)")
 
 enum ion_opcode {
 #define ION_OP_ENUM(name, a, b, c, d, doc) ION_OP_##name,
