@@ -213,7 +213,12 @@ void ion_gc_collect(struct ion_heap *h)
 
 /* ---- deep copy ---- */
 
+/* Source object -> its copy, so shared parts stay shared and cycles end.
+ * Small copies (the common message) use the inline table and never touch
+ * the allocator; larger ones move to an open-addressing table. */
+#define COPY_INLINE 8
 struct copy_map {
+	struct ion_gcobj *ifrom[COPY_INLINE], *ito[COPY_INLINE];
 	struct ion_gcobj **from, **to;
 	size_t cap, n;
 	int depth;
@@ -221,44 +226,65 @@ struct copy_map {
 
 #define COPY_DEPTH_MAX 10000
 
+static size_t slot_of(const struct ion_gcobj *k, size_t cap)
+{
+	return (size_t)(((uintptr_t)k >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
+}
+
 static struct ion_gcobj *map_get(struct copy_map *cm, struct ion_gcobj *k)
 {
-	if (!cm->cap)
+	if (!cm->cap) {
+		for (size_t i = 0; i < cm->n; i++)
+			if (cm->ifrom[i] == k)
+				return cm->ito[i];
 		return NULL;
-	size_t i = ((uintptr_t)k >> 4) * 0x9E3779B97F4A7C15ull & (cm->cap - 1);
-	for (; cm->from[i]; i = (i + 1) & (cm->cap - 1))
+	}
+	for (size_t i = slot_of(k, cm->cap); cm->from[i]; i = (i + 1) & (cm->cap - 1))
 		if (cm->from[i] == k)
 			return cm->to[i];
 	return NULL;
 }
 
+static void map_insert(struct copy_map *cm, struct ion_gcobj *k, struct ion_gcobj *v)
+{
+	size_t i = slot_of(k, cm->cap);
+	while (cm->from[i])
+		i = (i + 1) & (cm->cap - 1);
+	cm->from[i] = k;
+	cm->to[i] = v;
+	cm->n++;
+}
+
 static int map_put(struct copy_map *cm, struct ion_gcobj *k, struct ion_gcobj *v)
 {
+	if (!cm->cap && cm->n < COPY_INLINE) {
+		cm->ifrom[cm->n] = k;
+		cm->ito[cm->n++] = v;
+		return 0;
+	}
 	if ((cm->n + 1) * 2 > cm->cap) {
-		size_t ncap = cm->cap ? cm->cap * 2 : 16;
+		size_t ncap = cm->cap ? cm->cap * 2 : 4 * COPY_INLINE;
 		struct ion_gcobj **f = calloc(ncap, sizeof *f), **t = calloc(ncap, sizeof *t);
 		if (!f || !t) {
 			free(f);
 			free(t);
 			return -1;
 		}
-		struct copy_map old = *cm;
+		struct ion_gcobj **of = cm->cap ? cm->from : cm->ifrom, **ot = cm->cap ? cm->to : cm->ito;
+		size_t ocap = cm->cap ? cm->cap : cm->n;
 		cm->from = f;
 		cm->to = t;
 		cm->cap = ncap;
 		cm->n = 0;
-		for (size_t i = 0; i < old.cap; i++)
-			if (old.from[i])
-				map_put(cm, old.from[i], old.to[i]);
-		free(old.from);
-		free(old.to);
+		for (size_t i = 0; i < ocap; i++)
+			if (of[i])
+				map_insert(cm, of[i], ot[i]);
+		if (of != cm->ifrom) {
+			free(of);
+			free(ot);
+		}
 	}
-	size_t i = ((uintptr_t)k >> 4) * 0x9E3779B97F4A7C15ull & (cm->cap - 1);
-	while (cm->from[i])
-		i = (i + 1) & (cm->cap - 1);
-	cm->from[i] = k;
-	cm->to[i] = v;
-	cm->n++;
+	map_insert(cm, k, v);
 	return 0;
 }
 
@@ -364,7 +390,10 @@ int ion_gc_copy(struct ion_heap *dst, ion_value v, ion_value *out)
 		*out = v;
 		return 0;
 	}
-	struct copy_map cm = { 0 };
+	struct copy_map cm;
+	cm.from = cm.to = NULL;
+	cm.cap = cm.n = 0;
+	cm.depth = 0;
 	dst->inhibit++;
 	int rc = copy_val(dst, &cm, v, out);
 	dst->inhibit--;

@@ -63,7 +63,9 @@ int ion_proc_reserve(struct ion_proc *p, uint32_t need)
 		return 0;
 	if (need > (1u << 24))
 		return -1; /* stack overflow: about 65k frames of 256 registers */
-	uint32_t cap = p->stack_cap ? p->stack_cap : 16;
+	/* A fresh process gets just what its entry function needs (idle
+	 * processes should stay small); growth then doubles. */
+	uint32_t cap = p->stack_cap ? p->stack_cap * 2 : (need + 3) & ~3u;
 	while (cap < need)
 		cap *= 2;
 	ion_value *s = realloc(p->stack, cap * sizeof *s);
@@ -80,7 +82,7 @@ int ion_proc_push_frame(struct ion_proc *p, struct ion_func *fn, struct ion_clos
 			uint32_t base, uint16_t ret)
 {
 	if (p->nframes == p->frames_cap) {
-		uint32_t cap = p->frames_cap ? p->frames_cap * 2 : 4;
+		uint32_t cap = p->frames_cap ? p->frames_cap * 2 : 2;
 		if (cap > 200000)
 			return -1;
 		struct ion_frame *f = realloc(p->frames, cap * sizeof *f);

@@ -48,7 +48,7 @@ struct ion_proc {
 	uint8_t exiting;        /* a native asked to end the process with p->reason */
 	uint32_t timer_pos;     /* position in the timer heap + 1, 0 = none */
 	uint64_t deadline;      /* monotonic ns */
-	struct ion_proc *next;  /* run queue link */
+	struct ion_proc *next, *prev; /* run queue links, valid while RUNNABLE */
 
 	ion_value *stack;
 	uint32_t stack_cap;

@@ -89,6 +89,7 @@ void ion_sched_enqueue(struct ion_vm *vm, struct ion_proc *p)
 	struct ion_sched *s = &vm->sched;
 	p->state = ION_P_RUNNABLE;
 	p->next = NULL;
+	p->prev = s->rq_tail;
 	if (s->rq_tail)
 		s->rq_tail->next = p;
 	else
@@ -96,15 +97,25 @@ void ion_sched_enqueue(struct ion_vm *vm, struct ion_proc *p)
 	s->rq_tail = p;
 }
 
+/* O(1) removal of a queued process (one killed by a link, for example). */
+static void unqueue(struct ion_sched *s, struct ion_proc *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		s->rq_head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		s->rq_tail = p->prev;
+	p->next = p->prev = NULL;
+}
+
 static struct ion_proc *dequeue(struct ion_sched *s)
 {
 	struct ion_proc *p = s->rq_head;
-	if (p) {
-		s->rq_head = p->next;
-		if (!s->rq_head)
-			s->rq_tail = NULL;
-		p->next = NULL;
-	}
+	if (p)
+		unqueue(s, p);
 	return p;
 }
 
@@ -267,27 +278,14 @@ out:
 	to->heap.inhibit--;
 }
 
-static void unqueue(struct ion_sched *s, struct ion_proc *p)
-{
-	struct ion_proc **link = &s->rq_head, *prev = NULL;
-	while (*link && *link != p) {
-		prev = *link;
-		link = &(*link)->next;
-	}
-	if (!*link)
-		return;
-	*link = p->next;
-	if (s->rq_tail == p)
-		s->rq_tail = prev;
-}
-
 void ion_sched_exit(struct ion_vm *vm, struct ion_proc *p, ion_value reason)
 {
 	bool is_normal = reason == ion_atom_val(vm->a.normal);
+	if (p->state == ION_P_RUNNABLE)
+		unqueue(&vm->sched, p);
 	p->state = ION_P_DEAD;
 	p->reason = reason;
 	ion_sched_timer_cancel(vm, p);
-	unqueue(&vm->sched, p);
 	for (uint32_t i = 0; i < p->nmons; i++) {
 		ion_value msg[4] = { ion_atom_val(vm->a.DOWN), p->mons[i].ref, p->pid, reason };
 		notify(vm, p->mons[i].watcher, msg, 4);
