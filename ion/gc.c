@@ -390,6 +390,11 @@ int ion_gc_copy(struct ion_heap *dst, ion_value v, ion_value *out)
 		*out = v;
 		return 0;
 	}
+	/* A process that only receives never allocates by itself: give its
+	 * heap the chance to collect here. The receiver is suspended at a safe
+	 * point (or is the sender, whose message is in a register). */
+	if (!dst->inhibit)
+		maybe_collect(dst);
 	struct copy_map cm;
 	cm.from = cm.to = NULL;
 	cm.cap = cm.n = 0;
