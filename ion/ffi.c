@@ -31,6 +31,20 @@ int ion_ffi_register(struct ion_vm *vm, const struct ion_native *table)
 	return 0;
 }
 
+int ion_vm_register_natives(struct ion_vm *vm, const struct ion_native *table)
+{
+	if (!table)
+		return ion_vm_fail(vm, ION_E_INVALID, "no native table");
+	return ion_ffi_register(vm, table);
+}
+
+const struct ion_native *ion_vm_native_at(const struct ion_vm *vm, unsigned i)
+{
+	return i < vm->nnatives ? vm->natives[i] : NULL;
+}
+
+ion_value ion_make_number(double d) { return ion_from_num_canon(d); }
+
 const struct ion_native *ion_ffi_find(const struct ion_vm *vm, const char *name, size_t len)
 {
 	for (uint32_t i = 0; i < vm->nnatives; i++)

@@ -96,10 +96,8 @@ static inline void ion_proc_push_root(struct ion_proc *p, ion_value v)
 }
 static inline void ion_proc_pop_root(struct ion_proc *p) { if (p->ntemp) p->ntemp--; }
 
-/* Records an error: p->reason = {kind, message}; returns ION_NATIVE_ERROR. */
-int ion_proc_raise(struct ion_proc *p, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* The same with an arbitrary error value. */
+/* ion_proc_raise (ion.h) records {kind, message} as p->reason; this
+ * records an arbitrary error value. */
 int ion_proc_raise_value(struct ion_proc *p, ion_value v);
 
 int ion_proc_add_link(struct ion_proc *p, ion_value pid);

@@ -81,6 +81,39 @@ char *ion_vm_format(struct ion_vm *vm, ion_value v);
 /* Manifest fields of the loaded pack (NULL when no pack is loaded). */
 const char *ion_vm_manifest(const struct ion_vm *vm, const char *key);
 
+/* ---- the FFI: natives an embedder adds next to the stdlib ----
+ * A native receives its arguments (read them before calling back into the
+ * VM: the array may move), stores one result in *out and returns
+ * ION_NATIVE_OK, or ION_NATIVE_ERROR after ion_proc_raise(). Values it
+ * creates belong to the calling process. */
+struct ion_proc;
+enum { ION_NATIVE_OK = 0, ION_NATIVE_ERROR = -1, ION_NATIVE_WAIT = 1 };
+typedef int (*ion_native_fn)(struct ion_proc *p, ion_value *args, int nargs, ion_value *out);
+
+struct ion_native {
+	const char *name;  /* "module.function" */
+	int arity;         /* -1: variadic */
+	const char *doc;   /* one line */
+	ion_native_fn fn;
+};
+
+/* Adds a table ending with a NULL name; it must outlive the VM. Register
+ * before loading classes (natives are resolved when classes are linked);
+ * a name already present is replaced. */
+int ion_vm_register_natives(struct ion_vm *vm, const struct ion_native *table);
+/* The i-th registered native (stdlib first), NULL past the end. */
+const struct ion_native *ion_vm_native_at(const struct ion_vm *vm, unsigned i);
+
+/* Conversions at the boundary: on a wrong kind they raise badarg and return -1. */
+int ion_arg_num(struct ion_proc *p, const ion_value *args, int i, double *out);
+int ion_arg_str(struct ion_proc *p, const ion_value *args, int i, const char **s, size_t *len);
+/* A new string in the process's heap; 0 (after raising nomem) on failure. */
+ion_value ion_new_str(struct ion_proc *p, const char *s, size_t len);
+ion_value ion_make_number(double d);
+/* Records an error {kind, message} for the running process; returns ION_NATIVE_ERROR. */
+int ion_proc_raise(struct ion_proc *p, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #ifdef __cplusplus
 }
 #endif

@@ -251,6 +251,46 @@ static void test_system(void **s)
 		      " return_reg 0\n.end\n", "{3, \"hi\n\"}");
 }
 
+static int host_scale(struct ion_proc *p, ion_value *args, int nargs, ion_value *out)
+{
+	double x, k;
+	if (ion_arg_num(p, args, 0, &x) || ion_arg_num(p, args, 1, &k))
+		return ION_NATIVE_ERROR;
+	*out = ion_make_number(x * k);
+	return ION_NATIVE_OK;
+}
+
+static const struct ion_native host_natives[] = {
+	{ "host.scale", 2, "x times k", host_scale },
+	{ NULL, 0, NULL, NULL }
+};
+
+/* An embedder's native: registered, listed, called, arguments checked. */
+static void test_embedder_native(void **s)
+{
+	struct ion_vm *vm = ion_vm_new(NULL);
+	assert_int_equal(ion_vm_register_natives(vm, host_natives), 0);
+	int found = 0;
+	for (unsigned i = 0; ion_vm_native_at(vm, i); i++)
+		found |= strcmp(ion_vm_native_at(vm, i)->name, "host.scale") == 0;
+	assert_true(found);
+	size_t len;
+	uint8_t *d = th_encode(".class \"T\"\n.const 0 native(\"host.scale\")\n.const 1 :\"x\"\n"
+			       ".func \"main\" arity 0 regs 3\n load_const 0 0\n load_int 1 7\n load_int 2 6\n"
+			       " call 0 0 1 2\n return_reg 0\n.end\n"
+			       ".func \"bad\" arity 0 regs 3\n load_const 0 0\n load_const 1 1\n load_int 2 6\n"
+			       " call 0 0 1 2\n return_reg 0\n.end\n", &len);
+	assert_int_equal(ion_vm_load_class(vm, d, len), 0);
+	assert_int_equal(ion_vm_link(vm), 0);
+	ion_value r;
+	assert_int_equal(ion_vm_run(vm, "T", "main", 0, NULL, &r), 0);
+	assert_string_equal(ion_vm_result_text(vm), "42");
+	assert_int_equal(ion_vm_run(vm, "T", "bad", 0, NULL, &r), ION_E_RUNTIME);
+	assert_non_null(strstr(ion_vm_error(vm), "argument 1 must be a number, not atom"));
+	ion_vm_free(vm);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_match), cmocka_unit_test(test_tail_calls),
 		cmocka_unit_test(test_errors), cmocka_unit_test(test_index),
 		cmocka_unit_test(test_stdlib), cmocka_unit_test(test_system),
+		cmocka_unit_test(test_embedder_native),
 	};
 	return cmocka_run_group_tests_name("ion_interp", tests, NULL, NULL);
 }

@@ -214,6 +214,26 @@ static void test_copy_shares_strings_and_cycles(void **s)
 	ion_heap_destroy(&b);
 }
 
+/* A heap that only ever receives copies still collects. */
+static void test_gc_on_copy_in(void **s)
+{
+	struct ion_heap h, src;
+	uint32_t epoch = 0;
+	struct roots r = { ION_NIL };
+	ion_heap_init(&h, &epoch, mark_roots, &r);
+	ion_heap_init(&src, &epoch, NULL, NULL);
+	struct ion_tuple *t = ion_tuple_new(&src, 3);
+	for (int i = 0; i < 100000; i++) {
+		ion_value out;
+		assert_int_equal(ion_gc_copy(&h, ion_box(ION_TAG_OBJ, t), &out), 0);
+		r.keep = out; /* only the latest copy stays reachable */
+	}
+	assert_true(h.collections > 0);
+	assert_true(h.bytes < 4 * ION_HEAP_MIN);
+	ion_heap_destroy(&h);
+	ion_heap_destroy(&src);
+}
+
 /* Garbage made by a running process is collected while it runs. */
 static void test_gc_in_process(void **s)
 {
@@ -235,7 +255,7 @@ int main(void)
 		cmocka_unit_test(test_boxing), cmocka_unit_test(test_atoms_and_strings),
 		cmocka_unit_test(test_object_descriptors), cmocka_unit_test(test_number_format),
 		cmocka_unit_test(test_gc_keeps_reachable), cmocka_unit_test(test_copy_shares_strings_and_cycles),
-		cmocka_unit_test(test_gc_in_process),
+		cmocka_unit_test(test_gc_in_process), cmocka_unit_test(test_gc_on_copy_in),
 	};
 	return cmocka_run_group_tests_name("ion_value", tests, NULL, NULL);
 }

@@ -15,7 +15,8 @@ static void write_out(void *opaque, enum ion_stream s, const char *data, size_t 
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ionvm [--debug] [--reductions N] PACK.ionpack [args...]\n");
+	fprintf(stderr, "usage: ionvm [--debug] [--reductions N] PACK.ionpack [args...]\n"
+			"       ionvm --natives    (list the FFI registry)\n");
 	return 2;
 }
 
@@ -23,6 +24,17 @@ int main(int argc, char **argv)
 {
 	struct ion_config cfg = { .write = write_out };
 	int i = 1;
+	if (argc == 2 && strcmp(argv[1], "--natives") == 0) {
+		struct ion_vm *vm = ion_vm_new(&cfg);
+		if (!vm)
+			return 2;
+		for (unsigned k = 0; ion_vm_native_at(vm, k); k++) {
+			const struct ion_native *n = ion_vm_native_at(vm, k);
+			printf("%-16s %2d  %s\n", n->name, n->arity, n->doc);
+		}
+		ion_vm_free(vm);
+		return 0;
+	}
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
 		if (strcmp(argv[i], "--debug") == 0) {
 			cfg.debug = ION_DEBUG_TRACE | ION_DEBUG_SCHED;
