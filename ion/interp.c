@@ -33,6 +33,7 @@
 #endif
 
 enum { CALL_PUSHED, CALL_DONE, CALL_ERROR, CALL_WAIT };
+#define ION_NATIVE_DEPTH_MAX 64
 #define MAX_ARGS 257
 
 static const char *callee_name(ion_value v, char *buf, size_t n)
@@ -325,6 +326,12 @@ int ion_interp_call(struct ion_proc *p, ion_value fn, const ion_value *args, uin
 		return ION_NATIVE_ERROR;
 	if (r == CALL_WAIT)
 		return ion_proc_raise(p, "badcall", "a callback cannot wait");
+	/* Each nesting level costs C stack: bound it. */
+	if (p->in_native >= ION_NATIVE_DEPTH_MAX) {
+		p->nframes--;
+		return ion_proc_raise(p, "system_limit", "callbacks nested deeper than %d",
+				      ION_NATIVE_DEPTH_MAX);
+	}
 	p->frames[p->nframes - 1].flags |= ION_FRAME_BOUNDARY;
 	p->in_native++;
 	int st = run_loop(p, INT32_MAX, 1);

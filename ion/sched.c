@@ -278,25 +278,30 @@ out:
 	to->heap.inhibit--;
 }
 
-void ion_sched_exit(struct ion_vm *vm, struct ion_proc *p, ion_value reason)
+/* Marks q dead with its reason; it stays in the table until processed. */
+static void mark_dead(struct ion_vm *vm, struct ion_proc *q, ion_value reason)
 {
+	if (q->state == ION_P_RUNNABLE)
+		unqueue(&vm->sched, q);
+	ion_sched_timer_cancel(vm, q);
+	q->state = ION_P_DEAD;
+	q->reason = reason;
+	q->next = NULL;
+}
+
+/* Tells p's monitors and links that it ended; linked processes that die of
+ * it are appended to the work list (through `next`, free once dead), so a
+ * long chain of links is walked without recursion. */
+static void signal_exit(struct ion_vm *vm, struct ion_proc *p, struct ion_proc **tail)
+{
+	ion_value reason = p->reason;
 	bool is_normal = reason == ion_atom_val(vm->a.normal);
-	if (p->state == ION_P_RUNNABLE)
-		unqueue(&vm->sched, p);
-	p->state = ION_P_DEAD;
-	p->reason = reason;
-	ion_sched_timer_cancel(vm, p);
 	for (uint32_t i = 0; i < p->nmons; i++) {
 		ion_value msg[4] = { ion_atom_val(vm->a.DOWN), p->mons[i].ref, p->pid, reason };
 		notify(vm, p->mons[i].watcher, msg, 4);
 	}
-	/* Links: collected first, because a propagated exit frees its process. */
-	ion_value *links = p->links;
-	uint32_t nlinks = p->nlinks;
-	p->links = NULL;
-	p->nlinks = p->caplinks = 0;
-	for (uint32_t i = 0; i < nlinks; i++) {
-		struct ion_proc *q = ion_sched_lookup(vm, links[i]);
+	for (uint32_t i = 0; i < p->nlinks; i++) {
+		struct ion_proc *q = ion_sched_lookup(vm, p->links[i]);
 		if (!q || q->state == ION_P_DEAD)
 			continue;
 		ion_proc_remove_link(q, p->pid);
@@ -309,13 +314,26 @@ void ion_sched_exit(struct ion_vm *vm, struct ion_proc *p, ion_value reason)
 			if (ion_gc_copy(&q->heap, reason, &r))
 				r = ion_atom_val(vm->a.killed);
 			q->heap.inhibit--;
-			ion_sched_exit(vm, q, r);
+			mark_dead(vm, q, r);
+			(*tail)->next = q;
+			*tail = q;
 		}
 	}
-	free(links);
-	table_remove(vm, p);
-	if (p != vm->sched.main)
-		ion_proc_free(p); /* main is freed by whoever started the run */
+	p->nlinks = 0;
+}
+
+void ion_sched_exit(struct ion_vm *vm, struct ion_proc *p, ion_value reason)
+{
+	mark_dead(vm, p, reason);
+	struct ion_proc *head = p, *tail = p;
+	while (head) {
+		struct ion_proc *cur = head;
+		signal_exit(vm, cur, &tail);
+		head = cur->next;
+		table_remove(vm, cur);
+		if (cur != vm->sched.main)
+			ion_proc_free(cur); /* main is freed by whoever started the run */
+	}
 }
 
 /* ---- the loop ---- */

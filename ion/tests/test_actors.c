@@ -226,6 +226,30 @@ static void test_supervisor_restart(void **s)
 	       "{1}");
 }
 
+/* A crash travels down a chain of 10000 links (without recursion in C). */
+static void test_link_chain(void **s)
+{
+	expect(".class \"T\"\n.const 0 func(\"\", \"chain\")\n.const 1 :\"boom\"\n.const 2 10000\n"
+	       ".const 3 match({:\"EXIT\", _, $3} -> 10)\n"
+	       ".func \"main\" arity 0 regs 4\n 0: load_bool 0 1\n 1: trap_exit 0\n 2: load_const 0 0\n"
+	       " 3: load_const 1 2\n 4: new_tuple 1 1 1\n 5: spawn 2 0 1\n 6: link 2\n 7: receive 3\n"
+	       " 8: match 3 3\n 9: jump 7\n 10: return_reg 3\n.end\n"
+	       ".func \"chain\" arity 1 regs 4\n 0: load_int 1 0\n 1: jump_le 0 1 8\n 2: add_imm 1 0 -1\n"
+	       " 3: new_tuple 1 1 1\n 4: load_const 2 0\n 5: spawn 3 2 1\n 6: link 3\n 7: receive 0\n"
+	       " 8: load_const 2 1\n 9: error 2\n.end\n", "{error, boom}");
+}
+
+/* process.exit ends the process with its reason, seen by a monitor. */
+static void test_process_exit(void **s)
+{
+	expect(".class \"T\"\n.const 0 func(\"\", \"quit\")\n.const 1 native(\"process.exit\")\n"
+	       ".const 2 :\"bye\"\n.const 3 match({_, _, _, $4} -> 5)\n"
+	       ".func \"main\" arity 0 regs 5\n 0: load_const 0 0\n 1: load_nil 1\n 2: spawn 2 0 1\n"
+	       " 3: monitor 3 2\n 4: receive 4\n 5: match 4 3\n 6: return_reg 4\n.end\n"
+	       ".func \"quit\" arity 0 regs 2\n load_const 0 1\n load_const 1 2\n call 0 0 1 1\n"
+	       " load_int 0 1\n return_reg 0\n.end\n", "bye");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_sleep), cmocka_unit_test(test_deadlock),
 		cmocka_unit_test(test_link_kills), cmocka_unit_test(test_trap_exit),
 		cmocka_unit_test(test_monitor), cmocka_unit_test(test_supervisor_restart),
+		cmocka_unit_test(test_link_chain), cmocka_unit_test(test_process_exit),
 	};
 	return cmocka_run_group_tests_name("ion_actors", tests, NULL, NULL);
 }

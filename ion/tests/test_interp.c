@@ -251,6 +251,15 @@ static void test_system(void **s)
 		      " return_reg 0\n.end\n", "{3, \"hi\n\"}");
 }
 
+/* Natives calling back into bytecode calling natives...: bounded, an error. */
+static void test_callback_depth(void **s)
+{
+	expect_error(".class \"T\"\n.const 0 native(\"array.map\")\n.const 1 func(\"\", \"f\")\n.const 2 [1]\n"
+		     ".func \"main\" arity 0 regs 2\n load_int 0 1\n load_const 1 1\n call 0 1 0 1\n return_reg 0\n.end\n"
+		     ".func \"f\" arity 1 regs 3\n load_const 0 0\n load_const 1 2\n load_const 2 1\n"
+		     " call 0 0 1 2\n return_reg 0\n.end\n", "callbacks nested deeper than 64", "system_limit");
+}
+
 static int host_scale(struct ion_proc *p, ion_value *args, int nargs, ion_value *out)
 {
 	double x, k;
@@ -301,7 +310,7 @@ int main(void)
 		cmocka_unit_test(test_match), cmocka_unit_test(test_tail_calls),
 		cmocka_unit_test(test_errors), cmocka_unit_test(test_index),
 		cmocka_unit_test(test_stdlib), cmocka_unit_test(test_system),
-		cmocka_unit_test(test_embedder_native),
+		cmocka_unit_test(test_embedder_native), cmocka_unit_test(test_callback_depth),
 	};
 	return cmocka_run_group_tests_name("ion_interp", tests, NULL, NULL);
 }
