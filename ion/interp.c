@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ion/actor.h"
 #include "ion/ffi.h"
 #include "ion/func.h"
 #include "ion/interp.h"
@@ -227,86 +228,6 @@ static void trace_insn(struct ion_proc *p, const struct ion_frame *f, const uint
 	ion_vm_printf(p->vm, ION_STDERR, "[trace] <pid %u> %s.%s %4ld: %-15s %u %u %u %u\n",
 		      ion_pid_slot(p->pid), f->fn->cls->name, f->fn->name, (long)(pc - f->fn->code),
 		      ion_op_names[op], ION_INSN_A(w), ION_INSN_B(w), ION_INSN_C(w), ION_INSN_D(w));
-}
-
-/* Timer value in ms of a receive_timeout: < 0 no timer, else deadline. */
-static int timeout_deadline(struct ion_proc *p, ion_value v, uint64_t *deadline)
-{
-	if (!ion_is_num(v))
-		return ion_proc_raise(p, "badarg", "receive timeout must be a number of ms");
-	double ms = ion_num(v);
-	if (ms != ms)
-		return ion_proc_raise(p, "badarg", "receive timeout is NaN");
-	if (isinf(ms) && ms > 0)
-		return 1;
-	*deadline = ion_now_ns() + (ms > 0 ? (uint64_t)(ms * 1e6) : 0);
-	return 0;
-}
-
-static int link_with(struct ion_proc *p, ion_value pid)
-{
-	struct ion_vm *vm = p->vm;
-	if (!ion_is_pid(pid))
-		return ion_proc_raise(p, "badarg", "link needs a pid");
-	struct ion_proc *q = ion_sched_lookup(vm, pid);
-	if (q == p)
-		return 0;
-	if (!q || q->state == ION_P_DEAD) {
-		if (!p->trap_exit)
-			return ion_proc_raise(p, "noproc", "link to a process that does not exist");
-		ion_value m[3] = { ion_atom_val(vm->a.EXIT), pid, ion_atom_val(vm->a.noproc) };
-		struct ion_tuple *t = ion_tuple_new(&p->heap, 3);
-		if (!t || (memcpy(t->items, m, sizeof m), ion_proc_mbox_push(p, ion_box(ION_TAG_OBJ, t))))
-			return ion_proc_raise(p, "nomem", "out of memory");
-		return 0;
-	}
-	if (ion_proc_add_link(p, pid) || ion_proc_add_link(q, p->pid))
-		return ion_proc_raise(p, "nomem", "out of memory");
-	return 0;
-}
-
-static int monitor_of(struct ion_proc *p, ion_value pid, ion_value *ref)
-{
-	struct ion_vm *vm = p->vm;
-	if (!ion_is_pid(pid))
-		return ion_proc_raise(p, "badarg", "monitor needs a pid");
-	*ref = ion_from_num((double)++vm->next_ref);
-	struct ion_proc *q = ion_sched_lookup(vm, pid);
-	if (q && q->state != ION_P_DEAD && q != p)
-		return ion_proc_add_monitor(q, p->pid, *ref) ? ion_proc_raise(p, "nomem", "out of memory") : 0;
-	ion_value m[4] = { ion_atom_val(vm->a.DOWN), *ref, pid, ion_atom_val(vm->a.noproc) };
-	struct ion_tuple *t = ion_tuple_new(&p->heap, 4);
-	if (!t || (memcpy(t->items, m, sizeof m), ion_proc_mbox_push(p, ion_box(ION_TAG_OBJ, t))))
-		return ion_proc_raise(p, "nomem", "out of memory");
-	return 0;
-}
-
-static int spawn_op(struct ion_proc *p, ion_value fn, ion_value args, ion_value *out)
-{
-	const ion_value *items = NULL;
-	uint32_t n = 0;
-	if (ion_is_otype(args, ION_O_TUPLE)) {
-		items = ((struct ion_tuple *)ion_as_obj(args))->items;
-		n = ion_as_obj(args)->len;
-	} else if (ion_is_otype(args, ION_O_ARRAY)) {
-		items = ((struct ion_array *)ion_as_obj(args))->items;
-		n = ion_as_obj(args)->len;
-	} else if (args != ION_NIL) {
-		return ion_proc_raise(p, "badarg", "spawn arguments must be a tuple, array or nil");
-	}
-	if (n > 256)
-		return ion_proc_raise(p, "badarg", "too many spawn arguments");
-	int arity = ion_is_func(fn) ? ion_as_func(fn)->arity :
-		    ion_is_otype(fn, ION_O_CLOSURE) ? ((struct ion_closure *)ion_as_obj(fn))->fn->arity : -2;
-	if (arity == -2)
-		return ion_proc_raise(p, "badarg", "spawn needs a function or closure");
-	if (check_arity(p, fn, arity, n))
-		return ION_NATIVE_ERROR;
-	struct ion_proc *np;
-	if (ion_sched_spawn(p->vm, p, fn, items, n, &np))
-		return ion_proc_raise(p, "system_limit", "cannot spawn a process");
-	*out = np->pid;
-	return 0;
 }
 
 static int run_loop(struct ion_proc *p, int32_t budget, int nested);
@@ -796,7 +717,7 @@ dispatch:
 	VMCASE(spawn) {
 		SPEND(1);
 		f->pc = pc;
-		if (spawn_op(p, R[OPB], R[OPC], &out))
+		if (ion_actor_spawn(p, R[OPB], R[OPC], &out))
 			goto raise;
 		R[OPA] = out;
 		NEXT();
@@ -838,7 +759,7 @@ dispatch:
 		}
 		if (!p->timer_pos) {
 			uint64_t dl = 0;
-			int rc = timeout_deadline(p, R[OPB], &dl);
+			int rc = ion_actor_deadline(p, R[OPB], &dl);
 			if (rc < 0)
 				RAISE();
 			if (rc == 0) {
@@ -859,7 +780,7 @@ dispatch:
 	}
 	VMCASE(self) R[OPA] = p->pid; NEXT();
 	VMCASE(link) {
-		if (link_with(p, R[OPA]))
+		if (ion_actor_link(p, R[OPA]))
 			RAISE();
 		NEXT();
 	}
@@ -872,7 +793,7 @@ dispatch:
 		NEXT();
 	}
 	VMCASE(monitor) {
-		if (monitor_of(p, R[OPB], &out))
+		if (ion_actor_monitor(p, R[OPB], &out))
 			RAISE();
 		R[OPA] = out;
 		NEXT();

@@ -48,3 +48,8 @@ test-ion-gcstress:
 # merging the handlers' common tails into a shared jump. Registers are read
 # both as words and as doubles, hence no strict aliasing there.
 $(ION_DIR)/obj/ion/interp.o: ION_CFLAGS += -fno-crossjumping -fno-gcse -fno-strict-aliasing
+
+# The switch-dispatch fallback (compilers without computed goto) must pass too.
+.PHONY: test-ion-switch
+test-ion-switch:
+	$(MAKE) ION_DIR=$(BUILD)/ion-switch ION_EXTRA=-DION_NO_COMPUTED_GOTO test-ion
