@@ -15,7 +15,7 @@ int ion_actor_deadline(struct ion_proc *p, ion_value v, uint64_t *deadline)
 	double ms = ion_num(v);
 	if (ms != ms)
 		return ion_proc_raise(p, "badarg", "receive timeout is NaN");
-	if (isinf(ms) && ms > 0)
+	if (ms > 1e12) /* about 30 years: as good as forever, and no overflow */
 		return 1;
 	*deadline = ion_now_ns() + (ms > 0 ? (uint64_t)(ms * 1e6) : 0);
 	return 0;

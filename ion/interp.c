@@ -588,7 +588,8 @@ dispatch:
 			ion_proc_raise(p, "nomem", "out of memory");
 			RAISE();
 		}
-		memcpy(a->items, &R[OPB], n * sizeof(ion_value));
+		if (n)
+			memcpy(a->items, &R[OPB], n * sizeof(ion_value));
 		a->h.len = n;
 		R[OPA] = ion_box(ION_TAG_OBJ, a);
 		NEXT();

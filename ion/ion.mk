@@ -42,7 +42,7 @@ test-ion-gcstress:
 # Tool and test objects are intermediate; keep them so rebuilds stay incremental.
 .PRECIOUS: $(ION_DIR)/obj/%.o
 
--include $(ION_OBJS:.o=.d)
+-include $(ION_OBJS:.o=.d) $(wildcard $(ION_DIR)/obj/ion/tools/*.d $(ION_DIR)/obj/ion/tests/*.d)
 
 # The dispatch loop wants one indirect jump per instruction: stop GCC from
 # merging the handlers' common tails into a shared jump. Registers are read

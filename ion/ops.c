@@ -111,7 +111,7 @@ static int string_op(struct ion_proc *p, unsigned op, ion_value a, ion_value b, 
 			return ion_proc_raise(p, "badarith", "string repeated a negative number of times");
 		if (n * x->len >= (double)ION_STR_MAX)
 			return ion_proc_raise(p, "nomem", "string too long");
-		size_t cnt = (size_t)n;
+		size_t cnt = x->len ? (size_t)n : 0; /* "" * 1e300 is "" at once */
 		struct ion_str *s = ion_str_alloc(cnt * x->len);
 		if (!s)
 			return ion_proc_raise(p, "nomem", "out of memory");

@@ -61,8 +61,8 @@ int ion_proc_reserve(struct ion_proc *p, uint32_t need)
 {
 	if (need <= p->stack_cap)
 		return 0;
-	if (need > (1u << 24))
-		return -1; /* stack overflow: about 65k frames of 256 registers */
+	if (need > (1u << 22))
+		return -1; /* stack overflow: 32 MiB of registers */
 	/* A fresh process gets just what its entry function needs (idle
 	 * processes should stay small); growth then doubles. */
 	uint32_t cap = p->stack_cap ? p->stack_cap * 2 : (need + 3) & ~3u;

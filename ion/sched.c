@@ -368,8 +368,10 @@ int ion_sched_run(struct ion_vm *vm, struct ion_proc *main)
 			ion_vm_printf(vm, ION_STDERR, "[sched] run <pid %u>\n", ion_pid_slot(p->pid));
 		s->current = p;
 		p->state = ION_P_RUNNING;
+		uint64_t before = p->reductions;
 		int st = ion_interp_run(p, s->budget);
 		s->current = NULL;
+		s->spent += p->reductions - before;
 		switch (st) {
 		case ION_RUN_YIELD:
 			ion_sched_enqueue(vm, p);
@@ -386,6 +388,9 @@ int ion_sched_run(struct ion_vm *vm, struct ion_proc *main)
 			ion_sched_exit(vm, p, p->reason);
 			break;
 		}
+		if (vm->cfg.max_reductions && s->spent > vm->cfg.max_reductions &&
+		    main->state != ION_P_DEAD)
+			return ION_E_LIMIT;
 	}
 	return 0;
 }

@@ -26,6 +26,7 @@ struct ion_sched {
 	uint32_t ntimers, captimers;
 	uint32_t live;
 	uint32_t budget;
+	uint64_t spent;            /* reductions of the current run */
 	struct ion_proc *current;
 	struct ion_proc *main;     /* not freed when it ends: the runner reads its result */
 };
@@ -46,7 +47,7 @@ int ion_sched_spawn(struct ion_vm *vm, struct ion_proc *from, ion_value fn,
 int ion_sched_send(struct ion_vm *vm, ion_value pid, ion_value msg);
 /* Ends p with reason: signals links, notifies monitors, frees p. */
 void ion_sched_exit(struct ion_vm *vm, struct ion_proc *p, ion_value reason);
-/* Runs until `main` has ended; returns 0, or ION_E_DEADLOCK. */
+/* Runs until `main` has ended; returns 0, ION_E_DEADLOCK or ION_E_LIMIT. */
 int ion_sched_run(struct ion_vm *vm, struct ion_proc *main);
 
 #endif

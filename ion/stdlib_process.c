@@ -43,7 +43,7 @@ static int pr_sleep(struct ion_proc *p, ion_value *a, int n, ion_value *out)
 		return ION_NATIVE_OK;
 	if (p->in_native)
 		return ion_proc_raise(p, "badcall", "cannot sleep inside a callback");
-	uint64_t dl = ion_now_ns() + (isinf(ms) ? (uint64_t)1 << 62 : (uint64_t)(ms * 1e6));
+	uint64_t dl = ion_now_ns() + (ms > 1e12 ? (uint64_t)1 << 62 : (uint64_t)(ms * 1e6));
 	ion_sched_timer_set(p->vm, p, dl);
 	p->state = ION_P_SLEEPING;
 	*out = ION_NIL;

@@ -188,9 +188,13 @@ int ion_vm_run(struct ion_vm *vm, const char *cls, const char *fn, int argc, cha
 	rc = ion_sched_spawn(vm, NULL, ion_box(ION_TAG_FUNC, f), args, f->arity, &main);
 	if (rc)
 		return ion_vm_fail(vm, rc, "cannot start the main process");
+	vm->sched.spent = 0;
 	rc = ion_sched_run(vm, main);
 	if (rc == ION_E_DEADLOCK) {
 		ion_vm_fail(vm, rc, "deadlock: every process waits in receive without a timeout");
+	} else if (rc == ION_E_LIMIT) {
+		ion_vm_fail(vm, rc, "the run exceeded its limit of %llu reductions",
+			    (unsigned long long)vm->cfg.max_reductions);
 	} else {
 		rc = finish(vm, main, result);
 	}

@@ -26,7 +26,8 @@ enum ion_code {
 	ION_E_IO = -4,      /* a file could not be read */
 	ION_E_LINK = -5,    /* an unknown class, function or native */
 	ION_E_RUNTIME = -6, /* the process ended with an uncaught error */
-	ION_E_DEADLOCK = -7 /* every process waits forever: nothing can happen */
+	ION_E_DEADLOCK = -7, /* every process waits forever: nothing can happen */
+	ION_E_LIMIT = -8     /* the run spent its max_reductions */
 };
 
 /* A value: a NaN-boxed 64-bit word (see ion/value.h). Values that point
@@ -47,6 +48,7 @@ struct ion_config {
 	void *write_opaque;
 	uint32_t reductions;  /* budget per time slice; 0 = default (2000) */
 	unsigned debug;       /* enum ion_debug_flags */
+	uint64_t max_reductions; /* per run, over all processes; 0 = unlimited */
 };
 
 struct ion_vm;

@@ -250,6 +250,25 @@ static void test_process_exit(void **s)
 	       " load_int 0 1\n return_reg 0\n.end\n", "bye");
 }
 
+/* max_reductions bounds a run even when processes spin forever. */
+static void test_reduction_limit(void **s)
+{
+	struct ion_config cfg = { .max_reductions = 100000 };
+	struct ion_vm *vm = ion_vm_new(&cfg);
+	size_t len;
+	uint8_t *d = th_encode(".class \"T\"\n.const 0 func(\"\", \"spin\")\n"
+			       ".func \"main\" arity 0 regs 3\n 0: load_const 0 0\n 1: load_nil 1\n"
+			       " 2: spawn 2 0 1\n 3: jump 3\n.end\n"
+			       ".func \"spin\" arity 0 regs 1\n 0: jump 0\n.end\n", &len);
+	assert_int_equal(ion_vm_load_class(vm, d, len), 0);
+	assert_int_equal(ion_vm_link(vm), 0);
+	ion_value r;
+	assert_int_equal(ion_vm_run(vm, "T", "main", 0, NULL, &r), ION_E_LIMIT);
+	assert_non_null(strstr(ion_vm_error(vm), "100000 reductions"));
+	ion_vm_free(vm);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_link_kills), cmocka_unit_test(test_trap_exit),
 		cmocka_unit_test(test_monitor), cmocka_unit_test(test_supervisor_restart),
 		cmocka_unit_test(test_link_chain), cmocka_unit_test(test_process_exit),
+		cmocka_unit_test(test_reduction_limit),
 	};
 	return cmocka_run_group_tests_name("ion_actors", tests, NULL, NULL);
 }

@@ -231,6 +231,70 @@ static void test_fuzz_mutation(void **s)
 	free(d);
 }
 
+/* Mutated instructions that still verify must run without crashing: the
+ * verifier's promises are what the interpreter relies on. Runs are bounded
+ * by max_reductions; receive_timeout is left out (a mutated timeout could
+ * sleep for long). */
+static const char run_src[] =
+	".class \"F\"\n.const 0 func(\"\", \"g\")\n.const 1 #\"\"{\"k\"/7: 1}\n.const 2 \"k\"\n"
+	".const 3 match({$1, _} -> 9, [$2] -> 3)\n.const 4 func(\"\", \"h\")\n.const 5 complex(1, 2)\n"
+	".func \"main\" arity 0 regs 6\n 0: load_int 0 3\n 1: load_const 1 1\n 2: get_prop 2 1 2\n"
+	" 3: add 3 0 2\n 4: new_tuple 4 0 2\n 5: match 4 3\n 6: load_const 5 0\n 7: call 3 5 0 1\n"
+	" 8: closure 5 4\n 9: new_array 4 2 3\n 10: set_index 4 0 3\n 11: load_const 2 5\n"
+	" 12: mul 3 2 2\n 13: spawn 4 5 4\n 14: len 3 4\n 15: jump_lt 0 3 17\n 16: set_prop 1 2 3\n"
+	" 17: return_reg 3\n.end\n"
+	".func \"g\" arity 1 regs 3\n 0: add_imm 1 0 -1\n 1: load_const 2 0\n 2: jump_le 1 0 4\n"
+	" 3: tail_call 2 1 1\n 4: return_reg 1\n.end\n"
+	".func \"h\" arity 0 regs 2\n .upval reg 0\n .upval reg 3\n get_upval 0 1\n set_upval 0 0\n"
+	" return_reg 0\n.end\n";
+
+static void test_fuzz_run(void **s)
+{
+	uint32_t seed = 99;
+	int ran = 0;
+	char err[512];
+	for (int iter = 0; iter < 3000; iter++) {
+		struct ion_unit *u = parse_unit(run_src);
+		for (int m = 0; m < 2; m++) {
+			struct ion_kfunc *f = &u->f[th_rand(&seed) % u->nf];
+			uint64_t *w = &f->code[th_rand(&seed) % f->ncode];
+			unsigned op = ION_INSN_OP(*w), a = ION_INSN_A(*w), b = ION_INSN_B(*w);
+			unsigned c = ION_INSN_C(*w), d = ION_INSN_D(*w), v = th_rand(&seed) % 8;
+			switch (th_rand(&seed) % 5) {
+			case 0: op = th_rand(&seed) % ION_OP__COUNT; break;
+			case 1: a = v; break;
+			case 2: b = v; break;
+			case 3: c = v; break;
+			default: d = v; break;
+			}
+			if (op == ION_OP_receive_timeout)
+				op = ION_OP_nop;
+			*w = ION_INSN_MAKE(op, a, b, c, d);
+		}
+		uint8_t *data;
+		size_t len;
+		assert_int_equal(ion_unit_encode(u, &data, &len), 0);
+		ion_unit_free(u);
+		struct ion_unit *back;
+		if (ion_unit_decode(data, len, &back, err, sizeof err) == 0) {
+			ion_unit_free(back);
+			struct ion_config cfg = { .max_reductions = 20000 };
+			struct ion_vm *vm = ion_vm_new(&cfg);
+			assert_int_equal(ion_vm_load_class(vm, data, len), 0);
+			if (ion_vm_link(vm) == 0) {
+				ion_value r;
+				int rc = ion_vm_run(vm, "F", "main", 0, NULL, &r);
+				assert_true(rc == 0 || rc == ION_E_RUNTIME || rc == ION_E_DEADLOCK ||
+					    rc == ION_E_LIMIT || rc == ION_E_LINK);
+				ran++;
+			}
+			ion_vm_free(vm);
+		}
+		free(data);
+	}
+	assert_true(ran > 100);
+}
+
 /* ---- packs ---- */
 
 static char *const mkeys[] = { "manifest-version", "name", "version", "main-class", "entry-point",
@@ -368,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_good_roundtrip), cmocka_unit_test(test_verifier_rejects),
 		cmocka_unit_test(test_verifier_structure), cmocka_unit_test(test_header_checks),
 		cmocka_unit_test(test_fuzz_truncation), cmocka_unit_test(test_fuzz_mutation),
+		cmocka_unit_test(test_fuzz_run),
 		cmocka_unit_test(test_pack_load_and_errors), cmocka_unit_test(test_manifest_parse),
 		cmocka_unit_test(test_fuzz_pack), cmocka_unit_test(test_link_errors),
 	};
