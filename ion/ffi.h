@@ -29,5 +29,6 @@ extern const struct ion_native ion_stdlib_io[];
 extern const struct ion_native ion_stdlib_string[];
 extern const struct ion_native ion_stdlib_array[];
 extern const struct ion_native ion_stdlib_process[];
+extern const struct ion_native ion_stdlib_object[];
 
 #endif

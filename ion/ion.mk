@@ -53,3 +53,9 @@ $(ION_DIR)/obj/ion/interp.o: ION_CFLAGS += -fno-crossjumping -fno-gcse -fno-stri
 .PHONY: test-ion-switch
 test-ion-switch:
 	$(MAKE) ION_DIR=$(BUILD)/ion-switch ION_EXTRA=-DION_NO_COMPUTED_GOTO test-ion
+
+# AddressSanitizer + UBSan over the same suite (add ION_EXTRA=-DION_GC_STRESS for both).
+.PHONY: test-ion-asan
+test-ion-asan:
+	$(MAKE) ION_DIR=$(BUILD)/ion-asan ION_EXTRA="-fsanitize=address,undefined -fno-omit-frame-pointer $(ION_EXTRA)" \
+		EXTRA_LDFLAGS=-fsanitize=address,undefined test-ion

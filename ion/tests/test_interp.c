@@ -260,6 +260,26 @@ static void test_callback_depth(void **s)
 		     " call 0 0 1 2\n return_reg 0\n.end\n", "callbacks nested deeper than 64", "system_limit");
 }
 
+static void test_object_stdlib(void **s)
+{
+	expect_result(".class \"T\"\n.const 0 #\"\"{\"a\"/7: 1, \"h\"/1: 2, \"b\"/3: 3}\n"
+		      ".const 1 native(\"object.keys\")\n.const 2 native(\"object.describe\")\n.const 3 \"h\"\n"
+		      ".const 4 native(\"object.freeze\")\n.const 5 native(\"object.create\")\n.const 6 \"a\"\n"
+		      ".func \"main\" arity 0 regs 8\n load_const 0 0\n load_const 1 1\n call 2 1 0 1\n"
+		      " load_const 1 2\n load_const 4 3\n move 3 0\n call 3 1 3 2\n"
+		      " load_const 1 5\n call 4 1 0 1\n get_prop 4 4 6\n"
+		      " load_const 1 4\n call 5 1 0 1\n new_tuple 1 2 4\n return_reg 1\n.end\n",
+		      "{[a, b], {true, false, false}, 1, #{a: 1, b: 3}}");
+	char *got;
+	assert_int_equal(th_run(".class \"T\"\n.const 0 #\"\"{\"a\"/7: 1}\n.const 1 native(\"object.freeze\")\n"
+				".const 2 \"a\"\n.const 3 \"new\"\n.func \"main\" arity 0 regs 3\n load_const 0 0\n"
+				" load_const 1 1\n call 1 1 0 1\n load_int 2 5\n set_prop 0 2 2\n set_prop 0 3 2\n"
+				" return_reg 0\n.end\n", "T", "main", &got, NULL), ION_E_RUNTIME);
+	assert_non_null(strstr(got, "cannot add 'new' to a frozen object"));
+	assert_non_null(strstr(got, "instruction 5: set_prop"));
+	free(got);
+}
+
 static int host_scale(struct ion_proc *p, ion_value *args, int nargs, ion_value *out)
 {
 	double x, k;
@@ -311,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_errors), cmocka_unit_test(test_index),
 		cmocka_unit_test(test_stdlib), cmocka_unit_test(test_system),
 		cmocka_unit_test(test_embedder_native), cmocka_unit_test(test_callback_depth),
+		cmocka_unit_test(test_object_stdlib),
 	};
 	return cmocka_run_group_tests_name("ion_interp", tests, NULL, NULL);
 }
