@@ -269,6 +269,20 @@ static void test_reduction_limit(void **s)
 	free(d);
 }
 
+/* A spawned closure carries its captured values; sending to a dead pid is
+ * silently dropped. */
+static void test_spawn_closure_and_dead_pid(void **s)
+{
+	expect(".class \"T\"\n.const 0 func(\"\", \"worker\")\n.const 1 func(\"\", \"quiet\")\n"
+	       ".const 2 [7, 8]\n"
+	       ".func \"main\" arity 0 regs 6\n self 0\n load_const 1 2\n closure 2 0\n load_nil 3\n"
+	       " spawn 4 2 3\n load_const 2 1\n spawn 5 2 3\n monitor 3 5\n receive 2\n"
+	       " receive 3\n send 5 1\n return_reg 2\n.end\n"
+	       ".func \"worker\" arity 0 regs 2\n .upval reg 0\n .upval reg 1\n get_upval 0 0\n"
+	       " get_upval 1 1\n send 0 1\n return_nil\n.end\n"
+	       ".func \"quiet\" arity 0 regs 1\n return_nil\n.end\n", "[7, 8]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,7 +293,7 @@ int main(void)
 		cmocka_unit_test(test_link_kills), cmocka_unit_test(test_trap_exit),
 		cmocka_unit_test(test_monitor), cmocka_unit_test(test_supervisor_restart),
 		cmocka_unit_test(test_link_chain), cmocka_unit_test(test_process_exit),
-		cmocka_unit_test(test_reduction_limit),
+		cmocka_unit_test(test_reduction_limit), cmocka_unit_test(test_spawn_closure_and_dead_pid),
 	};
 	return cmocka_run_group_tests_name("ion_actors", tests, NULL, NULL);
 }

@@ -280,6 +280,64 @@ static void test_object_stdlib(void **s)
 	free(got);
 }
 
+/* Calls native `name` with integer/constant args and returns the display text. */
+static const char helper_funcs[] =
+	".func \"gt\" arity 2 regs 3\n gt 2 0 1\n return_reg 2\n.end\n"
+	".func \"odd\" arity 1 regs 3\n load_int 1 2\n mod 2 0 1\n load_int 1 1\n eq 2 2 1\n"
+	" return_reg 2\n.end\n";
+
+static void expect_native(const char *consts, const char *call_body, const char *want)
+{
+	char src[4096];
+	snprintf(src, sizeof src, ".class \"T\"\n%s.func \"main\" arity 0 regs 8\n%s return_reg 0\n.end\n%s",
+		 consts, call_body, helper_funcs);
+	expect_result(src, want);
+}
+
+static void test_more_stdlib(void **s)
+{
+	/* string.slice with negative indices, string.find hit and miss */
+	expect_native(".const 0 native(\"string.slice\")\n.const 1 \"hello world\"\n.const 2 native(\"string.find\")\n"
+		      ".const 3 \"wor\"\n.const 4 \"xyz\"\n",
+		      " load_const 0 0\n load_const 1 1\n load_int 2 -5\n load_int 3 -1\n call 4 0 1 3\n"
+		      " load_const 0 2\n load_const 2 3\n call 5 0 1 2\n load_const 2 4\n call 6 0 1 2\n"
+		      " new_tuple 0 4 3\n", "{\"worl\", 6, -1}");
+	/* array.pop/len/filter and sort with a comparator (descending) */
+	expect_native(".const 0 native(\"array.sort\")\n.const 1 [5, 1, 4, 2]\n.const 2 func(\"\", \"gt\")\n"
+		      ".const 3 native(\"array.pop\")\n.const 4 native(\"array.filter\")\n.const 5 func(\"\", \"odd\")\n"
+		      ".const 6 native(\"array.len\")\n",
+		      " load_const 0 0\n load_const 1 1\n load_const 2 2\n call 1 0 1 2\n load_const 0 3\n"
+		      " call 3 0 1 1\n load_const 0 4\n load_const 2 5\n call 4 0 1 2\n load_const 0 6\n"
+		      " call 5 0 4 1\n new_tuple 0 1 5\n",
+		      "{[5, 4, 2], <function T.odd/1>, 1, [5], 1}");
+	/* math, and string.format with literal braces */
+	expect_native(".const 0 native(\"math.max\")\n.const 1 native(\"math.floor\")\n.const 2 -2.5\n"
+		      ".const 3 native(\"string.format\")\n.const 4 \"{{{}}} {}\"\n.const 5 :\"ok\"\n",
+		      " load_const 0 0\n load_int 1 3\n load_int 2 9\n load_int 3 -1\n call 4 0 1 3\n"
+		      " load_const 0 1\n load_const 1 2\n call 5 0 1 1\n load_const 0 3\n load_const 1 4\n"
+		      " load_int 2 7\n load_const 3 5\n call 6 0 1 3\n new_tuple 0 4 3\n",
+		      "{9, -3, \"{7} ok\"}");
+	/* files: write then read back */
+	expect_native(".const 0 native(\"io.write_file\")\n.const 1 \"/tmp/ion-test-file.txt\"\n"
+		      ".const 2 \"line\\n\"\n.const 3 native(\"io.read_file\")\n",
+		      " load_const 0 0\n load_const 1 1\n load_const 2 2\n call 3 0 1 2\n load_const 0 3\n"
+		      " call 4 0 1 1\n new_tuple 0 3 2\n", "{true, \"line\n\"}");
+	expect_error(".class \"T\"\n.const 0 native(\"io.read_file\")\n.const 1 \"/nonexistent/x\"\n"
+		     ".func \"main\" arity 0 regs 2\n load_const 0 0\n load_const 1 1\n call 0 0 1 1\n"
+		     " return_reg 0\n.end\n", "cannot open /nonexistent/x", "{error, {io,");
+}
+
+/* A closure made inside a closure captures the outer closure's upvalue. */
+static void test_nested_closures(void **s)
+{
+	expect_result(".class \"T\"\n.const 0 func(\"\", \"outer\")\n.const 1 func(\"\", \"inner\")\n"
+		      ".func \"main\" arity 0 regs 3\n load_int 0 40\n closure 1 0\n call 1 1 0 0\n"
+		      " call 2 1 0 0\n return_reg 2\n.end\n"
+		      ".func \"outer\" arity 0 regs 1\n .upval reg 0\n closure 0 1\n return_reg 0\n.end\n"
+		      ".func \"inner\" arity 0 regs 1\n .upval up 0\n get_upval 0 0\n add_imm 0 0 2\n"
+		      " return_reg 0\n.end\n", "42");
+}
+
 static int host_scale(struct ion_proc *p, ion_value *args, int nargs, ion_value *out)
 {
 	double x, k;
@@ -331,7 +389,8 @@ int main(void)
 		cmocka_unit_test(test_errors), cmocka_unit_test(test_index),
 		cmocka_unit_test(test_stdlib), cmocka_unit_test(test_system),
 		cmocka_unit_test(test_embedder_native), cmocka_unit_test(test_callback_depth),
-		cmocka_unit_test(test_object_stdlib),
+		cmocka_unit_test(test_object_stdlib), cmocka_unit_test(test_more_stdlib),
+		cmocka_unit_test(test_nested_closures),
 	};
 	return cmocka_run_group_tests_name("ion_interp", tests, NULL, NULL);
 }
