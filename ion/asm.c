@@ -97,6 +97,19 @@ static long integer(struct ap *a, long lo, long hi)
 static double number(struct ap *a)
 {
 	ws(a);
+	if (a->end - a->p >= 4 && memcmp(a->p, "f64(", 4) == 0) { /* exact bits */
+		char *e;
+		a->p += 4;
+		unsigned long long bits = strtoull(a->p, &e, 16);
+		if (e == a->p || e >= a->end || *e != ')') {
+			afail(a, "expected f64(0x...)");
+			return 0;
+		}
+		a->p = e + 1;
+		double d;
+		memcpy(&d, &bits, sizeof d);
+		return d;
+	}
 	int neg = 0;
 	const char *s = a->p;
 	if (s < a->end && *s == '-') {

@@ -1,12 +1,17 @@
 /* disasm.c - printing a unit as assembly text. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ion/asm.h"
 
 static void put_number(struct ion_buf *b, double d)
 {
-	if (d != d)
+	uint64_t bits;
+	memcpy(&bits, &d, sizeof bits);
+	if (d != d && bits != 0x7FF8000000000000ull)
+		ion_buf_printf(b, "f64(0x%016llx)", (unsigned long long)bits); /* keeps the payload */
+	else if (d != d)
 		ion_buf_puts(b, "nan");
 	else if (isinf(d))
 		ion_buf_puts(b, d > 0 ? "inf" : "-inf");

@@ -59,3 +59,21 @@ test-ion-switch:
 test-ion-asan:
 	$(MAKE) ION_DIR=$(BUILD)/ion-asan ION_EXTRA="-fsanitize=address,undefined -fno-omit-frame-pointer $(ION_EXTRA)" \
 		EXTRA_LDFLAGS=-fsanitize=address,undefined test-ion
+
+# libFuzzer targets (clang): `make fuzz-ion` builds them and runs each for
+# FUZZ_SECONDS, seeded from ion/tests/fuzz/seed.ionasm.
+FUZZ_SECONDS ?= 30
+ION_FUZZ_DIR := $(BUILD)/ion-fuzz
+ION_FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined
+.PHONY: fuzz-ion
+$(ION_FUZZ_DIR)/%: ion/tests/fuzz/%.c $(ION_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(ION_FUZZ_FLAGS) -o $@ $< $(ION_SRCS) $(ION_LIBS)
+
+fuzz-ion: $(ION_FUZZ_DIR)/fuzz_ionc $(ION_FUZZ_DIR)/fuzz_pack $(ION_DIR)/ionasm
+	@mkdir -p $(ION_FUZZ_DIR)/corpus-ionc $(ION_FUZZ_DIR)/corpus-pack
+	$(ION_DIR)/ionasm ion/tests/fuzz/seed.ionasm -o $(ION_FUZZ_DIR)/corpus-pack/seed.ionpack
+	grep -v '^.manifest' ion/tests/fuzz/seed.ionasm > $(ION_FUZZ_DIR)/seed-class.ionasm
+	$(ION_DIR)/ionasm $(ION_FUZZ_DIR)/seed-class.ionasm -o $(ION_FUZZ_DIR)/corpus-ionc/seed.ionc
+	$(ION_FUZZ_DIR)/fuzz_ionc -max_total_time=$(FUZZ_SECONDS) $(ION_FUZZ_DIR)/corpus-ionc
+	$(ION_FUZZ_DIR)/fuzz_pack -max_total_time=$(FUZZ_SECONDS) $(ION_FUZZ_DIR)/corpus-pack

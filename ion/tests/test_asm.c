@@ -21,6 +21,7 @@ static const char *const sources[] = {
 	".const 11 #\"Pt\"{\"x\"/0: 1, \"y\"/6: [nil]}\n.const 12 func(\"\", \"g\")\n"
 	".const 13 func(\"Other\", \"h\")\n.const 14 native(\"math.sqrt\")\n"
 	".const 15 match(_ -> 0, $3 -> 1, \"lit\" -> 2, {:\"a\", [_, $2]} -> 3)\n"
+	".const 16 f64(0xfff0000000000123)\n.const 17 complex(f64(0x7ff4000000000000), 1)\n"
 	".func \"main\" arity 0 regs 4\n 0: load_int 0 -32768\n 1: load_int 1 32767\n"
 	" 2: match 0 15\n 3: closure 2 12\n 4: call 3 2 0 0\n 5: return_reg 3\n.end\n"
 	".func \"g\" arity 0 regs 2\n .upval reg 1\n .upval reg 3\n get_upval 0 1\n add_imm 1 0 -5\n"
