@@ -83,7 +83,7 @@ int ion_proc_push_frame(struct ion_proc *p, struct ion_func *fn, struct ion_clos
 {
 	if (p->nframes == p->frames_cap) {
 		uint32_t cap = p->frames_cap ? p->frames_cap * 2 : 2;
-		if (cap > 200000)
+		if (cap > ION_FRAMES_MAX)
 			return -1;
 		struct ion_frame *f = realloc(p->frames, cap * sizeof *f);
 		if (!f)

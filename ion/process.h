@@ -37,6 +37,7 @@ struct ion_monitor {
 };
 
 #define ION_TEMP_ROOTS 8
+#define ION_FRAMES_MAX (1u << 17) /* call depth limit */
 
 struct ion_proc {
 	struct ion_vm *vm;
