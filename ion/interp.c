@@ -371,6 +371,11 @@ static int run_loop(struct ion_proc *p, int32_t budget, int nested)
 #endif
 
 	RELOAD();
+	if (UNLIKELY(p->resume_return)) {
+		p->resume_return = 0;
+		v = ION_NIL;
+		goto do_return;
+	}
 #ifdef ION_USE_GOTO
 	NEXT();
 L__trace:
@@ -882,28 +887,15 @@ after_call:
 	}
 
 native_wait_tail:
-	/* A tail-called native put the process to sleep: it returns nil after. */
+	/* A tail-called native put the process to sleep: when it wakes, this
+	 * frame returns nil (see the check after RELOAD at the top). */
 	if (nested) {
 		ion_proc_raise(p, "badcall", "a callback cannot wait");
 		goto raise;
 	}
-	{
-		uint16_t ret = f->ret;
-		int boundary = f->flags & ION_FRAME_BOUNDARY;
-		(void)boundary;
-		p->nframes--;
-		if (!p->nframes) {
-			p->result = ION_NIL;
-			/* the process ends after its sleep: resume at a return_nil */
-			p->reason = ion_atom_val(vm->a.normal);
-			st = ION_RUN_EXIT;
-			goto leave;
-		}
-		f = &p->frames[p->nframes - 1];
-		p->stack[f->base + ret] = ION_NIL;
-		st = ION_RUN_WAIT;
-		goto leave;
-	}
+	p->resume_return = 1;
+	st = ION_RUN_WAIT;
+	goto leave;
 
 do_return: {
 	uint16_t flags = f->flags, ret = f->ret;

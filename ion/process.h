@@ -47,6 +47,7 @@ struct ion_proc {
 	uint8_t timed_out;      /* a receive_timeout deadline passed */
 	uint8_t in_native;      /* > 0 while natives call back into bytecode */
 	uint8_t exiting;        /* a native asked to end the process with p->reason */
+	uint8_t resume_return;  /* on resume, return nil from the top frame (tail-called sleep) */
 	uint32_t timer_pos;     /* position in the timer heap + 1, 0 = none */
 	uint64_t deadline;      /* monotonic ns */
 	struct ion_proc *next, *prev; /* run queue links, valid while RUNNABLE */

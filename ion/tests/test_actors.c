@@ -140,6 +140,22 @@ static void test_sleep(void **s)
 	assert_true(now_ms(CLOCK_MONOTONIC) - w0 >= 25.0);
 }
 
+/* process.sleep in tail position still sleeps, then the caller gets nil. */
+static void test_sleep_tail(void **s)
+{
+	double w0 = now_ms(CLOCK_MONOTONIC);
+	expect(".class \"T\"\n.const 0 func(\"\", \"nap\")\n.const 1 native(\"process.sleep\")\n"
+	       ".func \"main\" arity 0 regs 2\n load_const 0 0\n call 1 0 0 0\n return_reg 1\n.end\n"
+	       ".func \"nap\" arity 0 regs 2\n load_const 0 1\n load_int 1 20\n tail_call 0 1 1\n.end\n",
+	       "nil");
+	assert_true(now_ms(CLOCK_MONOTONIC) - w0 >= 20.0);
+	w0 = now_ms(CLOCK_MONOTONIC);
+	expect(".class \"T\"\n.const 0 native(\"process.sleep\")\n"
+	       ".func \"main\" arity 0 regs 2\n load_const 0 0\n load_int 1 20\n tail_call 0 1 1\n.end\n",
+	       "nil");
+	assert_true(now_ms(CLOCK_MONOTONIC) - w0 >= 20.0);
+}
+
 static void test_deadlock(void **s)
 {
 	struct ion_vm *vm = th_vm(".class \"T\"\n.func \"main\" arity 0 regs 1\n receive 0\n"
@@ -289,7 +305,8 @@ int main(void)
 		cmocka_unit_test(test_spawn_send_receive), cmocka_unit_test(test_messages_are_copied),
 		cmocka_unit_test(test_ring), cmocka_unit_test(test_fairness),
 		cmocka_unit_test(test_receive_timeout), cmocka_unit_test(test_timeout_order),
-		cmocka_unit_test(test_sleep), cmocka_unit_test(test_deadlock),
+		cmocka_unit_test(test_sleep), cmocka_unit_test(test_sleep_tail),
+		cmocka_unit_test(test_deadlock),
 		cmocka_unit_test(test_link_kills), cmocka_unit_test(test_trap_exit),
 		cmocka_unit_test(test_monitor), cmocka_unit_test(test_supervisor_restart),
 		cmocka_unit_test(test_link_chain), cmocka_unit_test(test_process_exit),
