@@ -92,7 +92,8 @@ static int format_tostring(struct ion_proc *p, struct ion_buf *b, ion_value v)
 	ion_value m = p ? ion_magic(v, p->vm->a.__tostring) : 0, out;
 	if (!m)
 		return 0;
-	ion_proc_push_root(p, v);
+	if (ion_proc_push_root(p, v))
+		return 0;
 	int rc = ion_interp_call(p, m, &v, 1, &out);
 	ion_proc_pop_root(p);
 	if (rc || !ion_is_str(out))

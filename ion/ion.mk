@@ -54,10 +54,13 @@ $(ION_DIR)/obj/ion/interp.o: ION_CFLAGS += -fno-crossjumping -fno-gcse -fno-stri
 test-ion-switch:
 	$(MAKE) ION_DIR=$(BUILD)/ion-switch ION_EXTRA=-DION_NO_COMPUTED_GOTO test-ion
 
-# AddressSanitizer + UBSan over the same suite (add ION_EXTRA=-DION_GC_STRESS for both).
+# AddressSanitizer + UBSan over the same suite, with and without GC stress.
 .PHONY: test-ion-asan
+ION_ASAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 test-ion-asan:
-	$(MAKE) ION_DIR=$(BUILD)/ion-asan ION_EXTRA="-fsanitize=address,undefined -fno-omit-frame-pointer $(ION_EXTRA)" \
+	$(MAKE) ION_DIR=$(BUILD)/ion-asan ION_EXTRA="$(ION_ASAN)" \
+		EXTRA_LDFLAGS=-fsanitize=address,undefined test-ion
+	$(MAKE) ION_DIR=$(BUILD)/ion-asan-gcstress ION_EXTRA="$(ION_ASAN) -DION_GC_STRESS" \
 		EXTRA_LDFLAGS=-fsanitize=address,undefined test-ion
 
 # libFuzzer targets (clang): `make fuzz-ion` builds them and runs each for

@@ -54,7 +54,22 @@ void ion_proc_free(struct ion_proc *p)
 	free(p->links);
 	free(p->mons);
 	free(p->trace);
+	free(p->temp);
 	free(p);
+}
+
+int ion_proc_push_root(struct ion_proc *p, ion_value v)
+{
+	if (p->ntemp == p->captemp) {
+		uint32_t cap = p->captemp ? p->captemp * 2 : 16;
+		ion_value *n = realloc(p->temp, cap * sizeof *n);
+		if (!n)
+			return -1;
+		p->temp = n;
+		p->captemp = cap;
+	}
+	p->temp[p->ntemp++] = v;
+	return 0;
 }
 
 int ion_proc_reserve(struct ion_proc *p, uint32_t need)

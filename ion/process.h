@@ -36,7 +36,6 @@ struct ion_monitor {
 	ion_value ref;     /* reference handed out by monitor */
 };
 
-#define ION_TEMP_ROOTS 8
 #define ION_FRAMES_MAX (1u << 17) /* call depth limit */
 
 struct ion_proc {
@@ -66,8 +65,8 @@ struct ion_proc {
 	uint32_t nmons, capmons;
 
 	struct ion_heap heap;
-	ion_value temp[ION_TEMP_ROOTS];
-	uint32_t ntemp;
+	ion_value *temp;        /* roots natives hold in C locals; allocated on first use */
+	uint32_t ntemp, captemp;
 
 	ion_value reason;       /* exit reason once it ends; error value while raising */
 	ion_value result;       /* return value of the bottom frame */
@@ -91,11 +90,8 @@ static inline int ion_proc_mbox_pop(struct ion_proc *p, ion_value *v)
 	p->mb_len--;
 	return 1;
 }
-static inline void ion_proc_push_root(struct ion_proc *p, ion_value v)
-{
-	if (p->ntemp < ION_TEMP_ROOTS)
-		p->temp[p->ntemp++] = v;
-}
+/* Roots v until the matching pop; -1 (nothing pushed) when out of memory. */
+int ion_proc_push_root(struct ion_proc *p, ion_value v);
 static inline void ion_proc_pop_root(struct ion_proc *p) { if (p->ntemp) p->ntemp--; }
 
 /* ion_proc_raise (ion.h) records {kind, message} as p->reason; this

@@ -49,7 +49,8 @@ static int map_filter(struct ion_proc *p, ion_value *a, ion_value *out, int keep
 	if (!dst)
 		return ion_proc_raise(p, "nomem", "out of memory");
 	ion_value dv = ion_box(ION_TAG_OBJ, dst);
-	ion_proc_push_root(p, dv);
+	if (ion_proc_push_root(p, dv))
+		return ion_proc_raise(p, "nomem", "out of memory");
 	int rc = ION_NATIVE_OK;
 	for (uint32_t i = 0; i < src->h.len && rc == ION_NATIVE_OK; i++) {
 		ion_value item = src->items[i], r;
@@ -85,8 +86,9 @@ static int less(struct ion_proc *p, ion_value cmp, ion_value x, ion_value y, int
 	return 0;
 }
 
-/* Stable bottom-up merge sort; items stay reachable through the array,
- * whose contents are only replaced at the end. */
+/* Stable bottom-up merge sort. The scratch space is itself an array in the
+ * process heap, rooted while comparators run, so the items stay alive even
+ * if a comparator empties the array being sorted. */
 static int a_sort(struct ion_proc *p, ion_value *a, int n, ion_value *out)
 {
 	struct ion_array *arr;
@@ -96,37 +98,47 @@ static int a_sort(struct ion_proc *p, ion_value *a, int n, ion_value *out)
 		return ION_NATIVE_ERROR;
 	ion_value av = a[0], cmp = n == 2 ? a[1] : ION_NIL;
 	uint32_t len = arr->h.len;
-	ion_value *x = malloc((size_t)len * 2 * sizeof *x + 1);
-	if (!x)
+	*out = av;
+	if (len < 2)
+		return ION_NATIVE_OK;
+	if (len > (1u << 29))
+		return ion_proc_raise(p, "nomem", "array too large to sort");
+	struct ion_array *scratch = ion_array_new(&p->heap, 2 * len);
+	if (!scratch)
 		return ion_proc_raise(p, "nomem", "out of memory");
-	memcpy(x, arr->items, len * sizeof *x);
-	ion_value *y = x + len, *from = x, *to = y;
-	for (uint32_t w = 1; w < len; w *= 2) {
-		for (uint32_t lo = 0; lo < len; lo += 2 * w) {
+	memcpy(scratch->items, arr->items, len * sizeof(ion_value));
+	memcpy(scratch->items + len, arr->items, len * sizeof(ion_value));
+	scratch->h.len = 2 * len;
+	if (ion_proc_push_root(p, ion_box(ION_TAG_OBJ, scratch)))
+		return ion_proc_raise(p, "nomem", "out of memory");
+	ion_value *from = scratch->items, *to = scratch->items + len;
+	int rc = ION_NATIVE_OK;
+	for (uint32_t w = 1; w < len && rc == ION_NATIVE_OK; w *= 2) {
+		for (uint32_t lo = 0; lo < len && rc == ION_NATIVE_OK; lo += 2 * w) {
 			uint32_t mid = lo + w < len ? lo + w : len, hi = lo + 2 * w < len ? lo + 2 * w : len;
 			uint32_t i = lo, j = mid, k = lo;
 			while (i < mid && j < hi) {
 				int lt;
 				if (less(p, cmp, from[j], from[i], &lt)) {
-					free(x);
-					return ION_NATIVE_ERROR;
+					rc = ION_NATIVE_ERROR;
+					break;
 				}
 				to[k++] = lt ? from[j++] : from[i++];
 			}
-			while (i < mid)
+			while (rc == ION_NATIVE_OK && i < mid)
 				to[k++] = from[i++];
-			while (j < hi)
+			while (rc == ION_NATIVE_OK && j < hi)
 				to[k++] = from[j++];
 		}
 		ion_value *t = from;
 		from = to;
 		to = t;
 	}
-	if (arr->h.len == len) /* unless a comparator resized it */
-		memcpy(arr->items, from, len * sizeof *x);
-	free(x);
+	ion_proc_pop_root(p);
+	if (rc == ION_NATIVE_OK && arr->h.len == len) /* unless a comparator resized it */
+		memcpy(arr->items, from, len * sizeof(ion_value));
 	*out = av;
-	return ION_NATIVE_OK;
+	return rc;
 }
 
 const struct ion_native ion_stdlib_array[] = {

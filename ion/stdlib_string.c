@@ -64,7 +64,8 @@ static int s_split(struct ion_proc *p, ion_value *a, int n, ion_value *out)
 	if (!arr)
 		return ion_proc_raise(p, "nomem", "out of memory");
 	ion_value av = ion_box(ION_TAG_OBJ, arr);
-	ion_proc_push_root(p, av);
+	if (ion_proc_push_root(p, av))
+		return ion_proc_raise(p, "nomem", "out of memory");
 	int rc = ION_NATIVE_OK;
 	for (;;) {
 		const char *hit = memmem(s, len, sep, seplen);
