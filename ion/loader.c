@@ -292,3 +292,14 @@ fail:
 	ion_unit_free(u);
 	return r.rc;
 }
+
+int ion_unit_decode_value(struct ion_unit *u, const void *data, size_t len, struct ion_kconst *out,
+			  char *err, size_t errlen)
+{
+	struct reader r = { .p = data, .end = (const uint8_t *)data + len, .u = u,
+			    .err = err, .errlen = errlen };
+	rd_const(&r, out, 0, 1);
+	if (!r.rc && r.p != r.end)
+		fail(&r, ION_E_FORMAT, "%zu stray bytes after the value", left(&r));
+	return r.rc;
+}

@@ -99,6 +99,10 @@ int ion_unit_bytes(struct ion_unit *u, struct ion_bytes *b, const char *s, size_
 /* Decodes and verifies .ionc bytes. On failure returns ION_E_FORMAT or
  * ION_E_NOMEM and writes a message naming the place into err. */
 int ion_unit_decode(const void *data, size_t len, struct ion_unit **out, char *err, size_t errlen);
+/* Decodes one constant (kinds 0..11, as in a constant pool) filling all of
+ * [data, data+len); its memory comes from u's arena. */
+int ion_unit_decode_value(struct ion_unit *u, const void *data, size_t len, struct ion_kconst *out,
+			  char *err, size_t errlen);
 /* Checks everything the decoder checks after parsing (used for assembled units). */
 int ion_unit_verify(const struct ion_unit *u, char *err, size_t errlen);
 /* Encodes to a malloc'd buffer. */

@@ -177,16 +177,12 @@ static int finish(struct ion_vm *vm, struct ion_proc *main, ion_value *result)
 	return ION_E_RUNTIME;
 }
 
-int ion_vm_run(struct ion_vm *vm, const char *cls, const char *fn, int argc, char **argv,
-	       ion_value *result)
+/* Spawns f(args) as the first process and runs until it ends. */
+int ion_vm_run_func(struct ion_vm *vm, struct ion_func *f, const ion_value *args, uint32_t nargs,
+		    ion_value *result)
 {
-	struct ion_func *f = NULL;
-	ion_value args[1] = { ION_NIL };
-	int rc = find_entry(vm, cls, fn, &f);
-	if (rc || (rc = make_args(vm, f, argc, argv, args)))
-		return rc;
 	struct ion_proc *main;
-	rc = ion_sched_spawn(vm, NULL, ion_box(ION_TAG_FUNC, f), args, f->arity, &main);
+	int rc = ion_sched_spawn(vm, NULL, ion_box(ION_TAG_FUNC, f), args, nargs, &main);
 	if (rc)
 		return ion_vm_fail(vm, rc, "cannot start the main process");
 	vm->sched.spent = 0;
@@ -200,17 +196,33 @@ int ion_vm_run(struct ion_vm *vm, const char *cls, const char *fn, int argc, cha
 		rc = finish(vm, main, result);
 	}
 	vm->sched.main = NULL;
-	if (main->state != ION_P_DEAD) {
-		ion_sched_exit(vm, main, ion_atom_val(vm->a.killed));
-		/* ion_sched_exit freed it (no longer main) */
-	} else {
+	if (main->state != ION_P_DEAD)
+		ion_sched_exit(vm, main, ion_atom_val(vm->a.killed)); /* frees it */
+	else
 		ion_proc_free(main);
-	}
 	/* A run owns every process it started: end the rest with it. */
 	uint32_t budget = vm->sched.budget;
 	ion_sched_destroy(vm);
 	vm->sched.budget = budget;
 	return rc;
+}
+
+void ion_vm_reset_results(struct ion_vm *vm)
+{
+	ion_heap_destroy(&vm->result_heap);
+	ion_heap_init(&vm->result_heap, &vm->gc_epoch, NULL, NULL);
+}
+
+int ion_vm_run(struct ion_vm *vm, const char *cls, const char *fn, int argc, char **argv,
+	       ion_value *result)
+{
+	struct ion_func *f = NULL;
+	ion_value args[1] = { ION_NIL };
+	ion_vm_reset_results(vm);
+	int rc = find_entry(vm, cls, fn, &f);
+	if (rc || (rc = make_args(vm, f, argc, argv, args)))
+		return rc;
+	return ion_vm_run_func(vm, f, args, f->arity, result);
 }
 
 char *ion_vm_format(struct ion_vm *vm, ion_value v)

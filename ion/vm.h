@@ -63,6 +63,14 @@ void ion_vm_printf(struct ion_vm *vm, enum ion_stream s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static inline ion_value ion_atom_val(struct ion_atom *a) { return ion_box(ION_TAG_ATOM, a); }
 
+/* Runs f(args) as a run's first process (vm.c). */
+struct ion_func;
+int ion_vm_run_func(struct ion_vm *vm, struct ion_func *f, const ion_value *args, uint32_t nargs,
+		    ion_value *result);
+
+/* Drops the previous run's result and arguments (the result heap). */
+void ion_vm_reset_results(struct ion_vm *vm);
+
 /* Class loading and linking (link.c). */
 int ion_link_add_unit(struct ion_vm *vm, struct ion_unit *u);
 int ion_link_all(struct ion_vm *vm);

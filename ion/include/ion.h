@@ -31,8 +31,8 @@ enum ion_code {
 };
 
 /* A value: a NaN-boxed 64-bit word (see ion/value.h). Values that point
- * into a process heap are valid only while that process lives; values
- * returned by ion_vm_run_main live until the next run or ion_vm_free. */
+ * into a process heap are valid only while that process lives; the result
+ * of ion_vm_run lives until the next run or ion_vm_free. */
 typedef uint64_t ion_value;
 
 enum ion_stream { ION_STDOUT = 1, ION_STDERR = 2 };
@@ -72,6 +72,15 @@ int ion_vm_link(struct ion_vm *vm);
  * On ION_E_RUNTIME, ion_vm_error() holds the error and the stack trace. */
 int ion_vm_run(struct ion_vm *vm, const char *cls, const char *fn,
 	       int argc, char **argv, ion_value *result);
+
+/* Values as bytes, for passing arguments in and results out (arcvm call):
+ * the constant encoding of docs/ionvm-bytecode.md ("Value encoding").
+ * ion_vm_call_encoded runs Class.fn with the items of an encoded tuple or
+ * array as arguments and returns the encoded result (malloc'd) in *out.
+ * Closures and pids cannot be encoded (ION_E_INVALID). */
+int ion_vm_call_encoded(struct ion_vm *vm, const char *cls, const char *fn,
+			const void *args, size_t len, uint8_t **out, size_t *outlen);
+int ion_vm_encode(struct ion_vm *vm, ion_value v, uint8_t **out, size_t *len);
 
 /* Display form of the last successful run's result, computed while its
  * process still lived (so __tostring methods ran); NULL before any run. */
