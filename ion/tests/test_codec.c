@@ -11,7 +11,7 @@
 #include "ion/tests/helpers.h"
 
 static const char src[] =
-	".class \"T\"\n"
+	".class \"T\"\n.const 0 func(\"\", \"inner\")\n"
 	".func \"pair\" arity 2 regs 3\n new_tuple 2 0 2\n move 0 1\n move 1 2\n"
 	" new_tuple 2 0 2\n return_reg 2\n.end\n"
 	".func \"echo\" arity 1 regs 1\n return_reg 0\n.end\n"
@@ -54,14 +54,7 @@ static void s16(struct w *w, const char *s)
 
 static struct ion_vm *vm_with_src(void)
 {
-	/* add the missing funcref constant for mk's closure */
-	char full[2048];
-	snprintf(full, sizeof full, "%s", src);
-	char *p = strstr(full, ".func \"pair\"");
-	const char *k = ".const 0 func(\"\", \"inner\")\n";
-	memmove(p + strlen(k), p, strlen(p) + 1);
-	memcpy(p, k, strlen(k));
-	return th_vm(full, NULL, 0);
+	return th_vm(src, NULL, 0);
 }
 
 static void test_call_encoded(void **s)
