@@ -1,5 +1,9 @@
 /* ionvm - runs an IonPack's entry point and prints the result.
- * Exit status: 0 success, 1 uncaught error in the program, 2 usage or load error. */
+ *   --debug             trace every instruction and scheduling decision (stderr)
+ *   --reductions N      the time slice of each process, in reductions
+ *   --max-reductions N  stop the run after N reductions in all (exit 1)
+ *   --natives           list the FFI registry
+ * Exit status: 0 success, 1 uncaught error/deadlock/limit, 2 usage or load error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +19,7 @@ static void write_out(void *opaque, enum ion_stream s, const char *data, size_t 
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ionvm [--debug] [--reductions N] PACK.ionpack [args...]\n"
+	fprintf(stderr, "usage: ionvm [--debug] [--reductions N] [--max-reductions N] PACK.ionpack [args...]\n"
 			"       ionvm --natives    (list the FFI registry)\n");
 	return 2;
 }
@@ -38,6 +42,12 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
 		if (strcmp(argv[i], "--debug") == 0) {
 			cfg.debug = ION_DEBUG_TRACE | ION_DEBUG_SCHED;
+		} else if (strcmp(argv[i], "--max-reductions") == 0 && i + 1 < argc) {
+			char *e;
+			unsigned long long n = strtoull(argv[++i], &e, 10);
+			if (*e || n == 0)
+				return usage();
+			cfg.max_reductions = n;
 		} else if (strcmp(argv[i], "--reductions") == 0 && i + 1 < argc) {
 			char *e;
 			long n = strtol(argv[++i], &e, 10);
@@ -67,7 +77,7 @@ int main(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "ionvm: %s\n", ion_vm_error(vm));
 		ion_vm_free(vm);
-		return rc == ION_E_RUNTIME || rc == ION_E_DEADLOCK ? 1 : 2;
+		return rc == ION_E_RUNTIME || rc == ION_E_DEADLOCK || rc == ION_E_LIMIT ? 1 : 2;
 	}
 	const char *text = ion_vm_result_text(vm);
 	printf("%s\n", text ? text : "nil");
