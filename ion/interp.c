@@ -500,8 +500,15 @@ dispatch:
 	VMCASE(call) {
 		ion_value cv = R[OPB];
 		SPEND(1);
+		struct ion_func *fn = NULL;
+		struct ion_closure *cl = NULL;
 		if (LIKELY(ion_is_func(cv))) {
-			struct ion_func *fn = ion_as_func(cv);
+			fn = ion_as_func(cv);
+		} else if (ion_is_otype(cv, ION_O_CLOSURE)) {
+			cl = (struct ion_closure *)ion_as_obj(cv);
+			fn = cl->fn;
+		}
+		if (LIKELY(fn != NULL)) {
 			uint32_t nargs = OPD, c = OPC, base = f->base + f->fn->nregs;
 			if (LIKELY(fn->arity == nargs && base + fn->nregs <= p->stack_cap &&
 				   p->nframes < p->frames_cap)) {
@@ -513,7 +520,7 @@ dispatch:
 				f->pc = pc;
 				f = &p->frames[p->nframes++];
 				f->fn = fn;
-				f->cl = NULL;
+				f->cl = cl;
 				f->base = base;
 				f->ret = (uint16_t)OPA;
 				f->flags = 0;
