@@ -21,7 +21,8 @@
  * Python constructors take the used operands in slot order a, b, c, d.
  * Number values are IEEE doubles; "truthy" means neither nil nor false.
  * Opcode numbers are the row order below, starting at 0; new opcodes are only
- * ever appended (format minor version bump).
+ * ever appended (after a format has been released, with a minor version
+ * bump; loop_lt joined 1.0 before its release).
  */
 #ifndef ION_OPCODES_H
 #define ION_OPCODES_H
