@@ -52,14 +52,18 @@ deps:
 run: deps all guest testhost
 	@scripts/run-demo.sh
 
-# Every tier: unit (+ a short fuzz run), native (tiny guests on this host's
-# /dev/kvm), CLI (arcvm run with firmware images), Linux (Debian's kernel, in
-# the test host where this KVM cannot boot it).
+# Every tier: unit (+ a short fuzz run), IonVM (C suite, also with a GC on
+# every allocation), native (tiny guests on this host's /dev/kvm), CLI (arcvm
+# run with firmware images), the test host's self-test, Linux (Debian's
+# kernel, in the test host where this KVM cannot boot it).
 test: deps all guest
 	$(MAKE) test-unit
 	$(MAKE) fuzz FUZZ_SECONDS=5
+	$(MAKE) test-ion
+	$(MAKE) test-ion-gcstress
 	$(MAKE) test-native
 	$(MAKE) test-cli
+	$(MAKE) test-testhost
 	$(MAKE) test-linux
 
 test-linux: all guest testhost
