@@ -1,4 +1,4 @@
-# arcvm build. `make` builds the library, the tools and the guest image;
+# arcvm build. `make` builds the library and the tools, `make guest` the guest image;
 # `make run` boots it; `make test` runs every test tier; `make bench` measures.
 #
 # Sources are found by folder, so a new file in a library folder is built
