@@ -123,14 +123,21 @@ int vm_load_guest(struct arcvm_vm *vm, struct arcvm_error *err)
 	return vm->cfg.boot == ARCVM_BOOT_LINUX ? load_linux(vm, err) : load_raw(vm, err);
 }
 
+/* Each vCPU gets its own copy of KVM's leaves, adjusted for its APIC ID. */
 static int setup_cpuid(struct arcvm_vm *vm, struct vcpu *v, struct arcvm_error *err)
 {
-	struct kvm_cpuid2 *cpuid;
-	int rc = kvm_get_supported_cpuid(&vm->kvm, &cpuid, err);
-	if (rc)
-		return rc;
-	x86_cpuid_setup(cpuid, v->fd.id, vm->ncpus > vm->cfg.cpus ? vm->ncpus : vm->cfg.cpus);
-	rc = kvm_vcpu_set_cpuid(&v->fd, cpuid, err);
+	if (!vm->cpuid) {
+		int rc = kvm_get_supported_cpuid(&vm->kvm, &vm->cpuid, err);
+		if (rc)
+			return rc;
+	}
+	size_t size = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
+	struct kvm_cpuid2 *cpuid = malloc(size);
+	if (!cpuid)
+		return err_set(err, ARCVM_E_NOMEM, "out of memory for CPUID");
+	memcpy(cpuid, vm->cpuid, size);
+	x86_cpuid_setup(cpuid, v->fd.id, vm->cfg.cpus);
+	int rc = kvm_vcpu_set_cpuid(&v->fd, cpuid, err);
 	free(cpuid);
 	return rc;
 }
