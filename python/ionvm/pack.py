@@ -82,7 +82,9 @@ class IonPackBuilder:
             data = data.encode("utf-8")
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError("file contents must be bytes or str")
-        full = _check_entry_name(folder + "/" + path.lstrip("/"))
+        if not isinstance(path, str) or path.startswith("/"):
+            raise BuildError("bad file name in pack: %r" % (path,))
+        full = _check_entry_name(folder + "/" + path)
         self.files[full] = bytes(data)
         return self
 
