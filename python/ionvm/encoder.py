@@ -61,9 +61,9 @@ def _str32(s):
     return _u32(len(b)) + b
 
 
-def encode_constant(v, depth=1):
-    """Bytes of a constant Value (kinds 0..11). depth counts nesting levels,
-    the top-level constant being level 1."""
+def encode_constant(v, depth=0):
+    """Bytes of a constant Value (kinds 0..11). depth counts nesting levels
+    as the VM's loader does: 0 for a pool entry, +1 per level inside it."""
     if depth > MAX_DEPTH:
         raise EncodeError("constant nested deeper than %d levels" % MAX_DEPTH)
     k = v.kind
@@ -291,8 +291,9 @@ class ClassEncoder:
                                           % (at, r, nr))
                 body += [encode_pattern(pat), _u16(target(t, pos))]
             return self.constant_index(b"".join(body))
-        if op in K_PROPERTY_KEY and x.kind not in ("string", "atom"):
-            raise EncodeError("%s: property key must be a string or atom" % at)
+        if op in K_PROPERTY_KEY and (x.kind not in ("string", "atom") or
+                                     not 1 <= len(x.data.encode("utf-8")) <= 255):
+            raise EncodeError("%s: property key must be a string or atom of 1..255 bytes" % at)
         try:
             return self.constant_index(encode_constant(x))
         except EncodeError as err:
