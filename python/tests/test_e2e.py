@@ -616,3 +616,62 @@ def test_damaged_pack_is_a_load_error(run_pack, ionvm, tmp_path):
     proc = subprocess.run([str(ionvm), str(path)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2, proc
     assert "Main" in proc.stderr
+
+
+def test_stdlib_format_print_and_variadics(run_pack):
+    main = fn("main", 0, 10, [
+        I.load_const(0, "{} + {} = {}"), I.load_int(1, 2), I.load_int(2, 3), I.load_int(3, 5),
+        *native(4, "string.format", 0, 4, 9),           # "2 + 3 = 5"
+        I.load_const(5, Value.atom("ok")), I.load_const(6, Value.array([1, "s"])),
+        *native(7, "io.print", 4, 3, 9),                # space-separated
+        I.load_int(5, 4), I.load_int(6, -1), I.load_int(7, 9),
+        *native(8, "math.min", 5, 3, 9),
+        I.return_reg(8)])
+    assert ok(run_pack(main)) == '2 + 3 = 5 ok [1, "s"]\n-1\n'
+
+
+def test_stdlib_sort_with_comparator_and_slice_from_end(run_pack):
+    greater = fn("greater", 2, 0, [I.gt(0, 0, 1), I.return_reg(0)])
+    main = fn("main", 0, 8, [
+        I.load_const(0, Value.array([2, 9, 4])), I.load_const(1, Value.function("greater")),
+        *native(2, "array.sort", 0, 2, 7),              # descending
+        I.load_const(3, "abcdef"), I.load_int(4, -3), I.load_int(5, 6),
+        *native(3, "string.slice", 3, 3, 7),            # "def"
+        I.new_tuple(6, 2, 2),
+        I.return_reg(6)])
+    assert ok(run_pack([main, greater])) == '{[9, 4, 2], "def"}\n'
+
+
+def test_stdlib_process_spawn_and_exit(run_pack):
+    # child(parent, v) sends v back then exits with reason done; main
+    # monitors it and sees both the message and the reason
+    child = fn("child", 2, 2, [I.send(0, 1), I.load_const(2, Value.atom("done")),
+                               *native(3, "process.exit", 2, 1, 3), I.return_nil()])
+    main = fn("main", 0, 10, [
+        I.load_const(0, Value.function("child")), I.self(1), I.load_int(2, 7),
+        *native(3, "process.spawn", 0, 3, 9),
+        I.monitor(4, 3),
+        I.receive(5),
+        I.receive(6),
+        I.match(6, [((Value.atom("DOWN"), Pattern.wildcard(), Pattern.wildcard(),
+                      Pattern.bind(7)), "down")]),
+        I.error(6),
+        I.label("down"),
+        I.move(6, 7),
+        I.new_tuple(8, 5, 2),
+        I.return_reg(8)])
+    assert ok(run_pack([main, child])) == "{7, done}\n"
+
+
+def test_small_reduction_budget_gives_the_same_answer(run_pack):
+    # a ring of messages under heavy preemption must still add up
+    worker = fn("worker", 2, 2, [I.load_int(2, 0),
+                                 I.label("spin"), I.add_imm(2, 2, 1), I.jump_lt(2, 1, "spin"),
+                                 I.send(0, 2), I.return_nil()])
+    main = fn("main", 0, 10, [
+        I.self(0), I.load_int(1, 3000), I.new_tuple(2, 0, 2),
+        I.load_const(3, Value.function("worker")),
+        I.spawn(4, 3, 2), I.spawn(4, 3, 2), I.spawn(4, 3, 2),
+        I.receive(5), I.receive(6), I.receive(7),
+        I.add(5, 5, 6), I.add(5, 5, 7), I.return_reg(5)])
+    assert ok(run_pack([main, worker], vm_args=("--reductions", "3"))) == "9000\n"
