@@ -240,3 +240,25 @@ def test_constructor_argument_checks():
     with pytest.raises(TypeError):
         Instruction.get_prop(0, 1, 3)
     assert Instruction.add(dst=1, a=2, b=3) == Instruction.add(1, 2, 3)
+
+
+def test_int_jump_targets_follow_prototype_expansion():
+    obj = Value.object({"x": 1}, prototype=Value.object({"y": 2}))
+    fn = Function("f", 0, 2, [
+        Instruction.load_const(0, obj),             # user 0 -> emitted 0..2
+        Instruction.jump_if(0, 2),                  # user 1 -> emitted 3, target user 2
+        Instruction.return_reg(0),                  # user 2 -> emitted 4
+    ])
+    body = only_function(encode_class("Main", [fn]))
+    code = body[-8 * 5:]
+    assert code[8 * 3:8 * 4] == word(24, 0, 4)
+
+
+def test_property_list_form_and_python_shorthands():
+    from ionvm import Property
+    a = Value.object([Property("k", 1, writable=False, enumerable=True, configurable=False)])
+    b = Value.object({"k": 1}, writable=False, configurable=False)
+    assert a == b
+    assert encode_constant(a)[-10] == 2          # flags byte: enumerable only
+    with pytest.raises(ValueError, match="unknown properties"):
+        Value.object({"k": 1}, writable={"nope": True})
