@@ -3,8 +3,11 @@
 -- Processes are coroutines; each has a FIFO mailbox. A process that calls
 -- receive() on an empty mailbox yields and stays off the run queue until a
 -- message arrives or its timeout expires, so blocked processes cost nothing.
--- Scheduling is cooperative (Lua cannot preempt a coroutine): a process runs
--- until it blocks in receive() or returns.
+-- Lua cannot preempt a coroutine, so scheduling is reduction-counted at the
+-- scheduler's own calls: every spawn() and send() costs one reduction, and a
+-- process that has spent its budget is put back at the end of the run queue
+-- (as Erlang does at its reduction points). A process also gives up the CPU
+-- when it blocks in receive() or returns.
 --
 -- Lua has no monotonic wall clock in its standard library; os.clock() is CPU
 -- time, which advances like wall time here because the scheduler spins while
@@ -14,6 +17,8 @@ local sched = {}
 
 local runq, rq_head, rq_tail = {}, 1, 0
 local current = nil
+local BUDGET = 2000
+local budget = BUDGET
 local timers, ntimers = {}, 0     -- binary min-heap on .deadline
 
 local function enqueue(p)
@@ -53,12 +58,22 @@ local function timer_pop()
   return top
 end
 
+-- One reduction; yield to the others when the budget is spent.
+local function reduction()
+  budget = budget - 1
+  if budget <= 0 and current then
+    enqueue(current)
+    coroutine.yield()
+  end
+end
+
 -- Start f(...) as a new process; returns its pid (the process record).
 function sched.spawn(f, ...)
   local args = table.pack(...)
   local p = { mbox = {}, mb_head = 1, mb_tail = 0, waiting = false, wait_gen = 0 }
   p.co = coroutine.create(function() return f(table.unpack(args, 1, args.n)) end)
   enqueue(p)
+  reduction()
   return p
 end
 
@@ -73,6 +88,7 @@ function sched.send(p, msg)
     p.waiting = false
     enqueue(p)
   end
+  reduction()
 end
 
 -- Take the oldest message; block until one arrives. With timeout_ms, give up
@@ -118,6 +134,7 @@ function sched.run(main, ...)
       runq[rq_head] = nil
       rq_head = rq_head + 1
       current = p
+      budget = BUDGET
       local ok, err = coroutine.resume(p.co)
       if not ok then error(err) end
       current = nil
