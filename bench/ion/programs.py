@@ -46,23 +46,22 @@ def fib(n):
 
 
 def fma(n):
-    # r0 s, r1 x, r2 i (counts down), r3 0.5, r4 1.0, r5 tmp, r6 0
-    main = Function("main", 0, 10, [
+    # x itself counts the iterations (0.0, 1.0, ... n-1), as a register
+    # machine would write the loop: 4 instructions per iteration.
+    # r0 s, r1 x, r2 n, r3 0.5, r5 tmp
+    main = Function("main", 0, 9, [
         I.load_const(0, 0.0),
         I.load_const(1, 0.0),
         I.load_const(2, n),
         I.load_const(3, 0.5),
-        I.load_const(4, 1.0),
-        I.load_int(6, 0),
-        I.jump_le(2, 6, "done"),
+        I.jump_le(2, 1, "done"),
         I.label("loop"),
         I.mul(5, 1, 3),
         I.add(0, 0, 5),
-        I.add(1, 1, 4),
-        I.add_imm(2, 2, -1),
-        I.jump_lt(6, 2, "loop"),
+        I.add_imm(1, 1, 1),
+        I.jump_lt(1, 2, "loop"),
         I.label("done"),
-    ] + _result("fma", 0, 7))
+    ] + _result("fma", 0, 6))
     return [main]
 
 

@@ -171,6 +171,25 @@ def _same_number(text, want):
 
 LANGS = ("ionvm", "lua", "erlang")
 
+NOTES = """\
+How the programs compare (sources: bench/ion/programs.py, bench/ion/lua/,
+bench/ion/erl/):
+- Every program prints its result and the runner checks it (fib(35) = 9227465,
+  the multiply-add sum 2499999975000000, 3n for the property reads, 2n bytes
+  for the string, n messages/hops/timeouts); a wrong result is a FAIL with no time.
+- Lua runs its processes as coroutines on bench/ion/lua/sched.lua: FIFO
+  mailboxes, a timer heap for receive timeouts (os.clock, spinning while
+  everyone waits), and a reduction budget spent at spawn/send since Lua cannot
+  preempt. Erlang runs with one scheduler (`+S 1`).
+- Property reads: Lua chains `__index` tables; Erlang, which has no prototypes,
+  walks a chain of maps with a `'__proto'` key; IonVM uses `get_prop` on an
+  object whose prototype chain is three objects deep.
+- String building: Lua `table.concat`, Erlang an iolist and
+  `iolist_to_binary`, IonVM an array and `string.join`.
+- CPU rows are judged against Lua, actor rows against Erlang; ratios below 1
+  mean IonVM is faster. Short rows are dominated by process start-up (see the
+  empty-program times above), which favours IonVM and Lua over Erlang."""
+
 
 def fmt_time(m):
     return "%.3f" % m.wall if m.ok else "FAIL"
@@ -331,7 +350,7 @@ def main():
                  " (quick sizes, not comparable)" if args.quick else "", args.repeat,
                  fmt_time(startup["ionvm"]), fmt_time(startup["lua"]),
                  fmt_time(startup["erlang"])))
-    body = header + "\n\n" + table
+    body = header + "\n\n" + table + "\n\n" + NOTES
     print(body)
     if args.results:
         write_section(args.results, body)
