@@ -34,7 +34,9 @@ def kitchen_sink():
                     (Pattern.bind(5), "end")]),
         I.label("end"),
         I.new_array(6, 0, 2),
-        I.receive_timeout(7, 2, "end"),
+        I.load_int(2, 1),
+        I.receive_timeout(7, 2, "out"),
+        I.label("out"),
         I.return_reg(6),
     ])
     return [main, inner]
