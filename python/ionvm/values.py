@@ -307,4 +307,7 @@ class Value:
             return "Value.%s([%s])" % (self.kind, ", ".join(map(repr, self.data)))
         if self.kind == OBJECT:
             return "Value.object(%r, type_name=%r, prototype=%r)" % self.data
+        if self.kind in (FUNCTION, CLOSURE):
+            cls, name = self.data
+            return "Value.%s(%r%s)" % (self.kind, name, ", class_name=%r" % cls if cls else "")
         return "Value.%s(%r)" % (self.kind, self.data)
