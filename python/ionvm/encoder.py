@@ -167,7 +167,9 @@ class ClassEncoder:
 
     def _expand(self, fn, where):
         """Labels to positions, and load_const of an object with a prototype
-        to a load/set_proto sequence. Returns (emitted, labels, scratch_used)."""
+        to a load/set_proto sequence. Returns (user instructions, emitted
+        instructions, label -> user index, whether the scratch register is
+        used)."""
         labels = {}
         user = []
         for item in fn.instructions:

@@ -7,6 +7,7 @@ that exists, closures only of functions of the same class, the entry point
 exists with arity 0 or 1), so a pack it writes loads in the VM.
 """
 
+import io
 import posixpath
 import zipfile
 
@@ -198,7 +199,7 @@ class IonPackBuilder:
             self._write_zip(out, entries)
 
     def to_bytes(self):
-        import io
+        """The pack as bytes."""
         buf = io.BytesIO()
         self.build(buf)
         return buf.getvalue()

@@ -3,8 +3,6 @@ printed result (docs/ionvm-bytecode.md, "Printing values")."""
 
 import re
 
-import pytest
-
 from ionvm import Function, Instruction as I, IonPackBuilder, Pattern, Value
 
 
