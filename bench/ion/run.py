@@ -313,14 +313,14 @@ def render(rows, idle, quick):
 
 def write_section(path, body):
     path = Path(path)
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    text = path.read_text() if path.exists() else ""
     section = "## IonVM\n\n" + body.rstrip() + "\n"
     m = re.search(r"^## IonVM\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
     if m:
         text = text[:m.start()] + section + ("\n" if m.end() < len(text) else "") + \
             text[m.end():]
     else:
-        text = text.rstrip() + "\n\n" + section
+        text = (text.rstrip() + "\n\n" if text.strip() else "") + section
     path.write_text(text)
 
 
@@ -351,9 +351,9 @@ def main():
                  fmt_time(startup["ionvm"]), fmt_time(startup["lua"]),
                  fmt_time(startup["erlang"])))
     body = header + "\n\n" + table + "\n\n" + NOTES
-    print(body)
     if args.results:
         write_section(args.results, body)
+    print(body)
     return 1 if failed else 0
 
 
