@@ -15,7 +15,7 @@ test-ionpy: ion
 
 bench-ion: ion
 	$(PYTHON) bench/ion/run.py --ionvm $(abspath $(IONVM_BIN)) --results bench/RESULTS.md \
-		$(BENCH_ION_FLAGS)
+		--label "$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" $(BENCH_ION_FLAGS)
 
 test: test-ionpy
 bench: bench-ion

@@ -328,6 +328,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ionvm", required=True, help="path of the ionvm binary")
     ap.add_argument("--results", help="write the IonVM section of this markdown file")
+    ap.add_argument("--label", help="what was measured, e.g. the git revision of the VM")
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="runs per cell; the fastest is reported (default 1)")
@@ -346,7 +347,8 @@ def main():
     header = ("Measured %s on %s; %s (`erl +S 1`); IonVM `%s`%s. Best of %d run(s) per cell; "
               "wall time includes process start-up (an empty program: IonVM %s s, Lua %s s, "
               "Erlang %s s). Produced by `make bench-ion` (bench/ion/run.py)."
-              % (stamp, machine(), versions(), args.ionvm,
+              % (stamp, machine(), versions(), args.ionvm + ("` at `%s" % args.label
+                                                              if args.label else ""),
                  " (quick sizes, not comparable)" if args.quick else "", args.repeat,
                  fmt_time(startup["ionvm"]), fmt_time(startup["lua"]),
                  fmt_time(startup["erlang"])))
