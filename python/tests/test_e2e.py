@@ -673,3 +673,32 @@ def test_small_reduction_budget_gives_the_same_answer(run_pack):
         I.receive(5), I.receive(6), I.receive(7),
         I.add(5, 5, 6), I.add(5, 5, 7), I.return_reg(5)])
     assert ok(run_pack([main, worker], vm_args=("--reductions", "3"))) == "9000\n"
+
+
+def test_garbage_is_collected(ionvm, tmp_path):
+    # 20M short-lived tuples and arrays: well over 1 GiB if nothing were
+    # freed. The bound is generous (sanitizer builds keep freed memory in
+    # quarantine); the peak RSS of the child comes from wait4.
+    import os
+    import subprocess
+    main = fn("main", 0, 6, [
+        I.load_const(0, 20_000_000), I.load_int(1, 0), I.load_int(2, 7),
+        I.label("loop"),
+        I.new_tuple(3, 1, 2),
+        I.new_array(4, 1, 2),
+        I.add_imm(1, 1, 1),
+        I.jump_lt(1, 0, "loop"),
+        I.new_tuple(5, 3, 2),
+        I.return_reg(5)])
+    b = IonPackBuilder("gc", "1").add_class("Main", main).main_class("Main").entry_point("main")
+    path = tmp_path / "gc.ionpack"
+    b.build(str(path))
+    with open(tmp_path / "out", "w+") as out:
+        proc = subprocess.Popen([str(ionvm), str(path)], stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    assert proc.returncode == 0, text
+    assert text == "{{19999999, 7}, [19999999, 7]}\n"
+    assert usage.ru_maxrss < 1024 * 1024, "peak RSS %d KiB" % usage.ru_maxrss
