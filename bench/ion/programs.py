@@ -46,8 +46,8 @@ def fib(n):
 
 
 def fma(n):
-    # x itself counts the iterations (0.0, 1.0, ... n-1), as a register
-    # machine would write the loop: 4 instructions per iteration.
+    # x itself counts the iterations (0.0, 1.0, ... n-1); loop_lt is IonVM's
+    # counted-loop step (as FORLOOP is Lua's): 3 instructions per iteration.
     # r0 s, r1 x, r2 n, r3 0.5, r5 tmp
     main = Function("main", 0, 9, [
         I.load_const(0, 0.0),
@@ -58,8 +58,7 @@ def fma(n):
         I.label("loop"),
         I.mul(5, 1, 3),
         I.add(0, 0, 5),
-        I.add_imm(1, 1, 1),
-        I.jump_lt(1, 2, "loop"),
+        I.loop_lt(1, 2, "loop"),
         I.label("done"),
     ] + _result("fma", 0, 6))
     return [main]
@@ -70,18 +69,17 @@ def proto(n):
     p2 = Value.object({}, prototype=base)
     p1 = Value.object({}, prototype=p2)
     obj = Value.object({}, prototype=p1)
-    # r0 obj, r1 sum, r2 i, r3 0, r4 tmp
+    # r0 obj, r1 sum, r2 i, r3 n, r4 tmp
     main = Function("main", 0, 8, [
         I.load_const(0, obj),
         I.load_const(1, 0.0),
-        I.load_const(2, n),
-        I.load_int(3, 0),
-        I.jump_le(2, 3, "done"),
+        I.load_int(2, 0),
+        I.load_const(3, n),
+        I.jump_le(3, 2, "done"),
         I.label("loop"),
         I.get_prop(4, 0, "x"),
         I.add(1, 1, 4),
-        I.add_imm(2, 2, -1),
-        I.jump_lt(3, 2, "loop"),
+        I.loop_lt(2, 3, "loop"),
         I.label("done"),
     ] + _result("proto", 1, 5))
     return [main]
@@ -97,8 +95,7 @@ def strbuild(n):
         I.jump_le(2, 1, "done"),
         I.label("loop"),
         I.set_index(0, 1, 3),                 # appends: index == length
-        I.add_imm(1, 1, 1),
-        I.jump_lt(1, 2, "loop"),
+        I.loop_lt(1, 2, "loop"),
         I.label("done"),
         I.load_const(4, Value.native("string.join")),
         I.move(5, 0),

@@ -75,6 +75,7 @@ OPCODES = (
     ("trap_exit",       "RXXX", ("flag",)),
     ("exit",            "RXXX", ("reason",)),
     ("error",           "RXXX", ("value",)),
+    ("loop_lt",         "RRJX", ("counter", "limit", "target")),
 )
 
 OPCODE_NUMBER = {name: i for i, (name, _, _) in enumerate(OPCODES)}

@@ -702,3 +702,15 @@ def test_garbage_is_collected(ionvm, tmp_path):
     assert proc.returncode == 0, text
     assert text == "{{19999999, 7}, [19999999, 7]}\n"
     assert usage.ru_maxrss < 1024 * 1024, "peak RSS %d KiB" % usage.ru_maxrss
+
+
+def test_loop_lt_counts_up_and_exits(run_pack):
+    # sum of 0..9 with the counted-loop step, then the counter's final value
+    main = fn("main", 0, 5, [
+        I.load_int(0, 0), I.load_int(1, 10), I.load_int(2, 0),
+        I.label("body"),
+        I.add(2, 2, 0),
+        I.loop_lt(0, 1, "body"),
+        I.move(3, 0), I.move(4, 2), I.new_tuple(0, 3, 2),
+        I.return_reg(0)])
+    assert ok(run_pack(main)) == "{10, 45}\n"
