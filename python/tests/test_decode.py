@@ -19,7 +19,7 @@ def test_round_trip_structure():
     assert Value.native("math.sqrt") in cls["constants"]
     assert Value.function("inner") in cls["constants"]
     arms = [k for k in cls["constants"] if isinstance(k, list)]
-    assert len(arms) == 1 and [t for _, t in arms[0]] == [8, 8, 8]   # after the prototype expansion
+    assert len(arms) == 1 and [t for _, t in arms[0]] == [9, 9, 9]   # after the prototype expansion
     assert repr(arms[0][0][0]) == repr(Pattern.tuple([Value.atom("x"), Pattern.bind(4)]))
 
 

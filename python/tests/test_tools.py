@@ -26,6 +26,7 @@ def kitchen_sink():
     main = Function("main", 0, 8, [
         I.load_const(0, obj),
         I.load_const(1, Value.native("math.sqrt")),
+        I.load_const(7, Value.tuple([float("nan"), -0.0, float("inf"), 1e-300, "q\"\\\n\t\x01é"])),
         I.load_int(2, -7),
         I.closure(3, "inner"),
         I.define_prop(0, "d", 2, 6),
