@@ -75,7 +75,11 @@ def run_measured(cmd, env=None):
 
     The peak RSS comes from GNU time (-f %M) rather than from wait4 in this
     process: Linux carries the RSS high-water mark of a child across exec,
-    and a child forked from this Python process starts with its RSS."""
+    and a child forked from this Python process starts with its RSS. Without
+    GNU time (Debian package `time`) it falls back to wait4, whose figure
+    then includes that inherited RSS."""
+    if not os.access(TIME, os.X_OK):
+        return _run_wait4(cmd, env)
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
     rss_file = tempfile.NamedTemporaryFile(prefix="rss-", delete=False)
