@@ -235,6 +235,13 @@ def machine():
     return "%s, %d cores, Linux %s" % (cpu, os.cpu_count() or 0, platform.release())
 
 
+def loadavg():
+    try:
+        return open("/proc/loadavg").read().split()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
 def versions():
     lua = subprocess.run(["lua5.4", "-v"], capture_output=True, text=True).stdout.split()
     otp = subprocess.run(["erl", "-noshell", "-eval",
@@ -354,6 +361,7 @@ def main():
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    load_start = loadavg()
     with tempfile.TemporaryDirectory(prefix="ion-bench-") as tmp:
         runners = Runners(Path(args.ionvm).resolve(), tmp)
         for lang in LANGS:                   # warm the page cache first
@@ -361,15 +369,17 @@ def main():
         startup = {lang: runners.measure(lang, "fib", 1) for lang in LANGS}
         rows, idle = run_all(runners, args.quick, only, args.repeat, log)
     table, failed = render(rows, idle, args.quick)
+    load = "1-minute load average %s at the start, %s at the end (on %d cores)" % (
+        load_start, loadavg(), os.cpu_count() or 0)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = ("Measured %s on %s; %s (`erl +S 1`); IonVM `%s`%s. Best of %d run(s) per cell; "
               "wall time includes process start-up (an empty program: IonVM %s s, Lua %s s, "
-              "Erlang %s s). Produced by `make bench-ion` (bench/ion/run.py)."
+              "Erlang %s s); %s. Produced by `make bench-ion` (bench/ion/run.py)."
               % (stamp, machine(), versions(), args.ionvm + ("` at `%s" % args.label
                                                               if args.label else ""),
                  " (quick sizes, not comparable)" if args.quick else "", args.repeat,
                  fmt_time(startup["ionvm"]), fmt_time(startup["lua"]),
-                 fmt_time(startup["erlang"])))
+                 fmt_time(startup["erlang"]), load))
     body = header + "\n\n" + table + "\n\n" + NOTES
     if args.results:
         write_section(args.results, body)
