@@ -53,7 +53,7 @@ run: deps all guest testhost
 	@scripts/run-demo.sh
 
 # Every tier: unit (+ a short fuzz run), IonVM (C suite, also with a GC on
-# every allocation), native (tiny guests on this host's /dev/kvm), CLI (arcvm
+# every allocation, and the Python builder end to end), native (tiny guests on this host's /dev/kvm), CLI (arcvm
 # run with firmware images), the test host's self-test, Linux (Debian's
 # kernel, in the test host where this KVM cannot boot it).
 test: deps all guest
@@ -61,6 +61,7 @@ test: deps all guest
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) test-ion
 	$(MAKE) test-ion-gcstress
+	$(MAKE) test-ionpy
 	$(MAKE) test-native
 	$(MAKE) test-cli
 	$(MAKE) test-testhost

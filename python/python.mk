@@ -17,5 +17,3 @@ bench-ion: ion
 	$(PYTHON) bench/ion/run.py --ionvm $(abspath $(IONVM_BIN)) --results bench/RESULTS.md \
 		--label "$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" $(BENCH_ION_FLAGS)
 
-test: test-ionpy
-bench: bench-ion
