@@ -43,7 +43,7 @@ $(ARCVM): $(CLI_OBJS) $(LIBARCVM)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBARCVM)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBARCVM) $(LIB_LIBS) -lcmocka $(LDFLAGS)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIBARCVM) $(LIB_LIBS) -lcmocka $(LDFLAGS)
 
 # Debian packages the build and the tests need; installed when missing.
 deps:
@@ -82,4 +82,4 @@ clean:
 	rm -rf $(BUILD) build-asan
 
 -include $(wildcard */*.mk) $(wildcard tests/*/*.mk)
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -69,8 +70,20 @@ static void usage(FILE *f)
 	      "`arcvm COMMAND --help` describes a command's options.\n", f);
 }
 
+/* Each 9p fid and vsock connection holds a descriptor: allow what the
+ * hard limit allows rather than the soft default of 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	raise_fd_limit();
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;
