@@ -1,0 +1,303 @@
+#!/usr/bin/python3
+"""boot_bench.py - Debian's kernel and the arcvm initramfs booted again and
+again with arcvm and with QEMU microvm, alternating, 1 vCPU, 256M.
+
+Runs where /dev/kvm boots an unmodified Linux (inside the test host on PVM;
+bench/linux/run_boot_bench.sh starts it there). For each boot it reads the
+console line by line with timestamps and records, from just before the spawn:
+  ready  the line ARCVM-INIT-READY (the initramfs's /init is running)
+  exit   the process's exit (the guest powers off right after ready)
+  rss    the VMM's peak RSS (ru_maxrss, via bench/vmmrun)
+Configurations: arcvm with the ELF vmlinux (its default) and with the bzImage;
+QEMU with the bzImage (what a user passes) and with the ELF vmlinux (booted
+through its PVH note). With --profile it then boots each configuration once
+more without `quiet` and keeps the consoles with host and kernel timestamps,
+to show where the time goes.
+
+Writes boot.json, boot.md and the consoles to --out. Every boot has a timeout;
+a boot that fails is recorded with its reason and the series goes on.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import select
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import benchlib  # noqa: E402
+
+READY = "ARCVM-INIT-READY"
+POWER_DOWN = "reboot: Power down"
+POWER_DOWN_GRACE = 10   # seconds a VMM gets to exit after the guest's last word
+BASE_CMDLINE = "console=ttyS0 reboot=k panic=-1"
+
+CONFIGS = [  # name, VMM, kernel key, what it shows
+    ("arcvm-vmlinux", "arcvm", "vmlinux", "arcvm's default: the ELF kernel, extracted once"),
+    ("qemu-bzImage", "qemu", "bzimage", "QEMU microvm as a user runs it"),
+    ("arcvm-bzImage", "arcvm", "bzimage", "arcvm with the compressed kernel"),
+    ("qemu-vmlinux", "qemu", "vmlinux", "QEMU microvm with the ELF kernel (PVH entry)"),
+    ("qemu-lean-bzImage", "qemu-lean", "bzimage",
+     "QEMU microvm without option ROMs, PIT, PIC, RTC (bench/qemu/microvm-boot.sh)"),
+]
+
+# The flags of bench/qemu/microvm-boot.sh: microvm without what Linux does not
+# need on it. The plain command above is the anchor the issue names.
+LEAN_MACHINE = "microvm,x-option-roms=off,pit=off,pic=off,rtc=off,isa-serial=on"
+
+
+def command(args, vmm, kernel, cmdline):
+    if vmm == "arcvm":
+        return [args.arcvm, "run", "--kernel", kernel, "--initrd", args.initrd,
+                "--mem", "256M", "--cpus", "1", "--cmdline", cmdline]
+    machine = LEAN_MACHINE if vmm == "qemu-lean" else "microvm"
+    return [args.qemu, "-M", machine, "-enable-kvm", "-cpu", "host", "-m", "256", "-smp", "1",
+            "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-serial", "stdio",
+            "-kernel", kernel, "-initrd", args.initrd, "-append", cmdline]
+
+
+def boot(argv, timeout_s, stderr_path):
+    """One boot: {"ready_s", "exit_s", "maxrss_kib", "exit", "killed_after_power_down",
+    "console": [(seconds, line)], "error"}; error is None when it reached
+    READY and the VMM ended by itself (or was ended after "Power down")."""
+    rfd, wfd = os.pipe()
+    pid, start = benchlib.spawn(argv, stdout_fd=wfd, stderr=stderr_path)
+    os.close(wfd)
+    pidfd = os.pidfd_open(pid)
+    res = {"ready_s": None, "exit_s": None, "maxrss_kib": None, "exit": None,
+           "killed_after_power_down": False, "console": [], "error": None}
+    buf, power_down_at, eof = b"", None, False
+    deadline = time.monotonic() + timeout_s
+    poller = select.poll()
+    poller.register(rfd, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    exited_ns = None
+    try:
+        while True:
+            now = time.monotonic()
+            if now > deadline:
+                res["error"] = "no exit within %d s (last line: %r)" % (
+                    timeout_s, res["console"][-1][1] if res["console"] else "")
+                break
+            if power_down_at and now > power_down_at + POWER_DOWN_GRACE:
+                res["killed_after_power_down"] = True
+                break
+            for fd, _ in poller.poll(500):
+                if fd == pidfd and exited_ns is None:
+                    exited_ns = time.perf_counter_ns()
+                    poller.unregister(pidfd)
+                elif fd == rfd:
+                    chunk = os.read(rfd, 65536)
+                    t = (time.perf_counter_ns() - start) / 1e9
+                    if not chunk:
+                        eof = True
+                        poller.unregister(rfd)
+                        continue
+                    buf += chunk
+                    *lines, buf = buf.split(b"\n")
+                    for raw in lines:
+                        line = raw.decode("utf-8", "replace").rstrip("\r")
+                        res["console"].append((round(t, 6), line))
+                        if READY in line and res["ready_s"] is None:
+                            res["ready_s"] = t
+                        if POWER_DOWN in line and power_down_at is None:
+                            power_down_at = time.monotonic()
+            if exited_ns is not None and eof:
+                break
+    finally:
+        os.close(rfd)
+        if exited_ns is None:
+            benchlib.kill(pid)
+        os.close(pidfd)
+        res["exit"], res["maxrss_kib"] = benchlib.reap(pid)
+    if exited_ns is not None:
+        res["exit_s"] = (exited_ns - start) / 1e9
+    if res["error"] is None and res["ready_s"] is None:
+        res["error"] = "no %s line (exit %s; last line: %r)" % (
+            READY, res["exit"], res["console"][-1][1] if res["console"] else "")
+    if res["error"] is None and not res["killed_after_power_down"] and res["exit"] != 0:
+        res["error"] = "exit status %s after %s" % (res["exit"], READY)
+    return res
+
+
+# Milestones looked for in a profile console (first line containing the text).
+MILESTONES = [
+    ("first console line", None),
+    ("kernel: Linux version", "Linux version"),
+    ("kernel: calibrated / tsc", "tsc:"),
+    ("kernel: Freeing unused kernel image", "Freeing unused kernel image"),
+    ("kernel: Run /init", "Run /init"),
+    ("guest: ARCVM-INIT-READY", READY),
+]
+
+
+def milestones(console):
+    rows = []
+    for label, needle in MILESTONES:
+        for t, line in console:
+            if needle is None or needle in line:
+                m = re.match(r"\[\s*(\d+\.\d+)\]", line)
+                rows.append({"what": label, "host_s": t,
+                             "kernel_s": float(m.group(1)) if m else None})
+                break
+    return rows
+
+
+def summaries(boots):
+    ok = [b for b in boots if b["error"] is None]
+    out = {"ok": len(ok), "failed": len(boots) - len(ok),
+           "errors": sorted({b["error"] for b in boots if b["error"]}),
+           "killed_after_power_down": sum(b["killed_after_power_down"] for b in boots)}
+    for key in ("ready_s", "exit_s", "maxrss_kib"):
+        vals = [b[key] for b in ok if b[key] is not None]
+        out[key] = benchlib.summary(vals) if vals else None
+    return out
+
+
+def fmt(s, key, scale=1.0, digits=2):
+    if not s.get(key):
+        return "-"
+    return "%.*f" % (digits, s[key]["median"] * scale)
+
+
+def ratio(res, a, b, key):
+    sa, sb = res["configs"][a]["summary"].get(key), res["configs"][b]["summary"].get(key)
+    if not sa or not sb:
+        return None
+    return sa["median"] / sb["median"]
+
+
+def markdown(res):
+    lines = ["| configuration | boots ok | time to init (s) | time to exit (s) | peak RSS (MiB) |"
+             " IQR time to init (s) |",
+             "|---|---|---|---|---|---|"]
+    for name, _, _, what in CONFIGS:
+        s = res["configs"][name]["summary"]
+        iqr = ("%.2f-%.2f" % (s["ready_s"]["q1"], s["ready_s"]["q3"])) if s["ready_s"] else "-"
+        lines.append("| %s (%s) | %d/%d | %s | %s | %s | %s |" % (
+            name, what, s["ok"], s["ok"] + s["failed"], fmt(s, "ready_s"), fmt(s, "exit_s"),
+            fmt(s, "maxrss_kib", 1 / 1024, 1), iqr))
+    lines.append("")
+    lines.append("| ratio (medians) | time to init | time to exit | peak RSS |")
+    lines.append("|---|---|---|---|")
+    for a, b in RATIOS:
+        cells = [ratio(res, a, b, k) for k in ("ready_s", "exit_s", "maxrss_kib")]
+        lines.append("| %s / %s | %s |" % (a, b, " | ".join(
+            "-" if c is None else "%.3f" % c for c in cells)))
+    for name, _, _, _ in CONFIGS:
+        s = res["configs"][name]["summary"]
+        for e in s["errors"]:
+            lines.append("\n%s failed: %s" % (name, e))
+        if s["killed_after_power_down"]:
+            lines.append("\n%s: %d boots did not exit by themselves within %d s of \"%s\" "
+                         "and were ended with SIGTERM" % (name, s["killed_after_power_down"],
+                                                          POWER_DOWN_GRACE, POWER_DOWN))
+    if res.get("profile"):
+        lines.append("")
+        lines.append("Profile boots (one each, without `quiet`; host seconds from spawn, "
+                     "kernel printk seconds in brackets):")
+        lines.append("")
+        names = [n for n, _, _, _ in CONFIGS if n in res["profile"]]
+        lines.append("| milestone | " + " | ".join(names) + " |")
+        lines.append("|---|" + "---|" * len(names))
+        for label, _ in MILESTONES:
+            cells = []
+            for n in names:
+                row = [r for r in res["profile"][n]["milestones"] if r["what"] == label]
+                if not row:
+                    cells.append("-")
+                elif row[0]["kernel_s"] is None:
+                    cells.append("%.2f" % row[0]["host_s"])
+                else:
+                    cells.append("%.2f [%.2f]" % (row[0]["host_s"], row[0]["kernel_s"]))
+            lines.append("| %s | %s |" % (label, " | ".join(cells)))
+    return "\n".join(lines) + "\n"
+
+
+RATIOS = [("arcvm-vmlinux", "qemu-bzImage"), ("arcvm-bzImage", "qemu-bzImage"),
+          ("arcvm-vmlinux", "qemu-vmlinux"), ("arcvm-bzImage", "qemu-lean-bzImage"),
+          ("arcvm-vmlinux", "qemu-lean-bzImage"), ("qemu-vmlinux", "qemu-bzImage"),
+          ("qemu-lean-bzImage", "qemu-bzImage")]
+
+
+def save_console(path, console):
+    with open(path, "w") as f:
+        for t, line in console:
+            f.write("%10.6f %s\n" % (t, line))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--arcvm", required=True)
+    p.add_argument("--qemu", default="qemu-system-x86_64")
+    p.add_argument("--vmlinux", required=True)
+    p.add_argument("--bzimage", required=True)
+    p.add_argument("--initrd", required=True)
+    p.add_argument("--vmmrun", required=True)
+    p.add_argument("--rounds", type=int, default=10, help="boots per configuration")
+    p.add_argument("--timeout", type=int, default=180, help="seconds per boot")
+    p.add_argument("--profile", action="store_true", help="one verbose boot each at the end")
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    scratch = "/tmp/boot_bench"
+    benchlib.setup(args.vmmrun, scratch)
+    kernels = {"vmlinux": args.vmlinux, "bzimage": args.bzimage}
+    names = [c[0] for c in CONFIGS]
+    conf = {c[0]: c for c in CONFIGS}
+    quiet = BASE_CMDLINE + " quiet"
+
+    res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "where": "test host (L1)" if os.environ.get("TESTHOST") else "this machine",
+           "kernel_l1": platform.release(), "cpus_l1": os.cpu_count(),
+           "qemu_version": subprocess.run([args.qemu, "--version"], capture_output=True,
+                                          text=True).stdout.splitlines()[0],
+           "rounds": args.rounds, "cmdline": quiet, "configs": {}}
+    boots = {n: [] for n in names}
+    for i in range(args.rounds):
+        for name in benchlib.rotate(names, i):
+            _, vmm, kkey, _ = conf[name]
+            b = boot(command(args, vmm, kernels[kkey], quiet), args.timeout,
+                     os.path.join(args.out, name + ".stderr"))
+            print("boot: round %d %-14s ready %s exit %s rss %s KiB%s" % (
+                i + 1, name, "%.2f" % b["ready_s"] if b["ready_s"] else "-",
+                "%.2f" % b["exit_s"] if b["exit_s"] else "-", b["maxrss_kib"],
+                "  FAILED: " + b["error"] if b["error"] else ""), flush=True)
+            if i == 0:
+                save_console(os.path.join(args.out, name + ".console"), b["console"])
+            del b["console"]
+            boots[name].append(b)
+    for name in names:
+        res["configs"][name] = {"command": command(args, conf[name][1],
+                                                   kernels[conf[name][2]], quiet),
+                                "boots": boots[name], "summary": summaries(boots[name])}
+
+    if args.profile:
+        res["profile"] = {}
+        for name in names:
+            _, vmm, kkey, _ = conf[name]
+            b = boot(command(args, vmm, kernels[kkey], BASE_CMDLINE), args.timeout,
+                     os.path.join(args.out, name + ".profile.stderr"))
+            save_console(os.path.join(args.out, name + ".profile.console"), b["console"])
+            res["profile"][name] = {"ready_s": b["ready_s"], "exit_s": b["exit_s"],
+                                    "error": b["error"], "milestones": milestones(b["console"])}
+            print("boot: profile %-14s ready %s%s" % (
+                name, "%.2f" % b["ready_s"] if b["ready_s"] else "-",
+                "  FAILED: " + b["error"] if b["error"] else ""), flush=True)
+
+    with open(os.path.join(args.out, "boot.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    md = markdown(res)
+    with open(os.path.join(args.out, "boot.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except benchlib.BenchError as e:
+        sys.exit("boot_bench: %s" % e)
