@@ -56,17 +56,28 @@ def spawn(argv, stdout=DEVNULL, stderr=DEVNULL, stdout_fd=None):
     return pid, start
 
 
+_last_cpu = {"us": None}
+
+
 def reap(pid):
     """wait4()s an exited (or killed) launcher: (exit code, peak RSS in KiB)
     of the command it ran. The exit code is negative -N when signal N ended
-    it; the RSS is None when the launcher itself was killed."""
+    it; the RSS is None when the launcher itself was killed. The command's
+    user+system CPU time is left in last_cpu_s()."""
     _, status, _ = os.wait4(pid, 0)
+    _last_cpu["us"] = None
     try:
         with open(_launcher["result"]) as f:
             fields = dict(kv.split("=") for kv in f.read().split())
+        _last_cpu["us"] = int(fields["cpu_us"])
         return int(fields["exit"]), int(fields["maxrss_kib"])
     except (OSError, KeyError, ValueError):
         return os.waitstatus_to_exitcode(status), None
+
+
+def last_cpu_s():
+    """User+system CPU seconds of the command reap() last reaped, or None."""
+    return None if _last_cpu["us"] is None else _last_cpu["us"] / 1e6
 
 
 def _exited(pidfd, timeout_s):
@@ -106,7 +117,7 @@ def wait_exit(pid, timeout_s):
 
 
 def run_timed(argv, timeout_s, expect_code, stderr_path=DEVNULL):
-    """Runs argv to completion: {"wall_s", "maxrss_kib"}. Raises BenchError
+    """Runs argv to completion: {"wall_s", "cpu_s", "maxrss_kib"}. Raises BenchError
     when it times out or exits with another status than expect_code."""
     pid, start = spawn(argv, stderr=stderr_path)
     end, code, rss = wait_exit(pid, timeout_s)
@@ -117,7 +128,7 @@ def run_timed(argv, timeout_s, expect_code, stderr_path=DEVNULL):
                 detail = f.read().strip()[-800:]
         raise BenchError("%s exited with %d, expected %d%s" % (
             " ".join(argv), code, expect_code, (": " + detail) if detail else ""))
-    return {"wall_s": (end - start) / 1e9, "maxrss_kib": rss}
+    return {"wall_s": (end - start) / 1e9, "cpu_s": last_cpu_s(), "maxrss_kib": rss}
 
 
 def summary(values):

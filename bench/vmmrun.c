@@ -9,8 +9,8 @@
  *
  * usage: vmmrun RESULT CMD [ARGS...]
  * Runs CMD with this process's stdin, stdout and stderr, waits for it and
- * writes "exit=<code> maxrss_kib=<n>\n" to the file RESULT (code is -N when
- * signal N ended CMD). Exits with CMD's status, 128+N for a signal, 127 when
+ * writes "exit=<code> maxrss_kib=<n> cpu_us=<user+system>\n" to the file
+ * RESULT (code is -N when signal N ended CMD). Exits with CMD's status, 128+N for a signal, 127 when
  * CMD could not be started, 126 when RESULT could not be written.
  * SIGTERM and SIGINT are passed on to CMD.
  */
@@ -59,7 +59,10 @@ int main(int argc, char **argv)
 	}
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 	FILE *f = fopen(argv[1], "w");
-	if (!f || fprintf(f, "exit=%d maxrss_kib=%ld\n", code, ru.ru_maxrss) < 0 || fclose(f)) {
+	long long cpu_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL +
+			   ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+	if (!f || fprintf(f, "exit=%d maxrss_kib=%ld cpu_us=%lld\n", code, ru.ru_maxrss,
+			  cpu_us) < 0 || fclose(f)) {
 		fprintf(stderr, "vmmrun: cannot write %s\n", argv[1]);
 		return 126;
 	}
