@@ -10,9 +10,10 @@ console line by line with timestamps and records, from just before the spawn:
   rss    the VMM's peak RSS (ru_maxrss, via bench/vmmrun)
 Configurations: arcvm with the ELF vmlinux (its default) and with the bzImage;
 QEMU with the bzImage (what a user passes) and with the ELF vmlinux (booted
-through its PVH note). With --profile it then boots each configuration once
-more without `quiet` and keeps the consoles with host and kernel timestamps,
-to show where the time goes.
+through its PVH note), and QEMU with leaner microvm flags. With --profile it
+then boots each configuration once more with initcall_debug and has /init
+print dmesg, to show where the time goes (kernel vs. before the kernel, the
+slowest initcalls).
 
 Writes boot.json, boot.md and the consoles to --out. Every boot has a timeout;
 a boot that fails is recorded with its reason and the series goes on.
@@ -123,27 +124,36 @@ def boot(argv, timeout_s, stderr_path):
     return res
 
 
-# Milestones looked for in a profile console (first line containing the text).
-MILESTONES = [
-    ("first console line", None),
-    ("kernel: Linux version", "Linux version"),
-    ("kernel: calibrated / tsc", "tsc:"),
-    ("kernel: Freeing unused kernel image", "Freeing unused kernel image"),
-    ("kernel: Run /init", "Run /init"),
-    ("guest: ARCVM-INIT-READY", READY),
-]
+# The profile boot: quiet as in the series (so the console costs the same),
+# initcall_debug into the kernel's log, which /init prints after READY.
+PROFILE_EXTRA = "quiet initcall_debug log_buf_len=4M arcvm.run=dmesg"
+DMESG_LINE = re.compile(r"\[\s*(\d+\.\d+)\]\s?(.*)")
+INITCALL = re.compile(r"initcall (\S+) returned -?\d+ after (\d+) usecs")
+TOP = 8
 
 
-def milestones(console):
-    rows = []
-    for label, needle in MILESTONES:
-        for t, line in console:
-            if needle is None or needle in line:
-                m = re.match(r"\[\s*(\d+\.\d+)\]", line)
-                rows.append({"what": label, "host_s": t,
-                             "kernel_s": float(m.group(1)) if m else None})
-                break
-    return rows
+def profile(console):
+    """Where a boot's time went, from its console and the dmesg /init printed:
+    host time to READY, kernel time at "Run /init", the slowest initcalls and
+    the longest gaps between kernel log lines."""
+    ready = next((t for t, line in console if READY in line), None)
+    after = False
+    log = []
+    for _, line in console:
+        if READY in line:
+            after = True
+        m = DMESG_LINE.match(line) if after else None
+        if m:
+            log.append((float(m.group(1)), m.group(2)))
+    run_init = next((k for k, text in log if text.startswith("Run /init")), None)
+    calls = sorted(((int(m.group(2)) / 1e6, m.group(1).split("+")[0]) for m in
+                    (INITCALL.search(text) for _, text in log) if m), reverse=True)
+    gaps = sorted(((log[i + 1][0] - log[i][0], log[i][1][:90]) for i in range(len(log) - 1)
+                   if not INITCALL.search(log[i + 1][1])), reverse=True)
+    return {"ready_s": ready, "kernel_run_init_s": run_init,
+            "outside_kernel_s": (ready - run_init) if ready and run_init is not None else None,
+            "initcalls_total_s": sum(c[0] for c in calls), "initcalls": calls[:TOP],
+            "gaps": gaps[:TOP], "log_lines": len(log)}
 
 
 def summaries(boots):
@@ -196,25 +206,34 @@ def markdown(res):
                          "and were ended with SIGTERM" % (name, s["killed_after_power_down"],
                                                           POWER_DOWN_GRACE, POWER_DOWN))
     if res.get("profile"):
-        lines.append("")
-        lines.append("Profile boots (one each, without `quiet`; host seconds from spawn, "
-                     "kernel printk seconds in brackets):")
-        lines.append("")
-        names = [n for n, _, _, _ in CONFIGS if n in res["profile"]]
-        lines.append("| milestone | " + " | ".join(names) + " |")
-        lines.append("|---|" + "---|" * len(names))
-        for label, _ in MILESTONES:
-            cells = []
-            for n in names:
-                row = [r for r in res["profile"][n]["milestones"] if r["what"] == label]
-                if not row:
-                    cells.append("-")
-                elif row[0]["kernel_s"] is None:
-                    cells.append("%.2f" % row[0]["host_s"])
-                else:
-                    cells.append("%.2f [%.2f]" % (row[0]["host_s"], row[0]["kernel_s"]))
-            lines.append("| %s | %s |" % (label, " | ".join(cells)))
+        lines += profile_markdown(res["profile"])
     return "\n".join(lines) + "\n"
+
+
+def profile_markdown(prof):
+    names = [n for n, _, _, _ in CONFIGS if n in prof]
+    lines = ["", "Profile boots (one per configuration, `%s`; kernel times are "
+             "printk timestamps from the guest's dmesg):" % PROFILE_EXTRA, "",
+             "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    rows = [("host: spawn to ARCVM-INIT-READY (s)", "ready_s"),
+            ("kernel: clock start to `Run /init` (s)", "kernel_run_init_s"),
+            ("difference: VMM setup, image load, decompression, kernel before its clock, "
+             "/init to READY (s)", "outside_kernel_s"),
+            ("sum of all initcalls (s)", "initcalls_total_s")]
+    for label, key in rows:
+        lines.append("| %s | %s |" % (label, " | ".join(
+            "-" if prof[n].get(key) is None else "%.2f" % prof[n][key] for n in names)))
+    for n in names:
+        p = prof[n]
+        if p.get("error"):
+            lines.append("\n%s profile boot failed: %s" % (n, p["error"]))
+            continue
+        lines.append("")
+        lines.append("%s: slowest initcalls: %s." % (n, "; ".join(
+            "%s %.3f s" % (name, t) for t, name in p["initcalls"]) or "none logged"))
+        lines.append("%s: longest gaps between other kernel log lines (after the line): %s." % (
+            n, "; ".join("%.3f s after \"%s\"" % (t, text) for t, text in p["gaps"][:5])))
+    return lines
 
 
 RATIOS = [("arcvm-vmlinux", "qemu-bzImage"), ("arcvm-bzImage", "qemu-bzImage"),
@@ -262,7 +281,7 @@ def main():
             _, vmm, kkey, _ = conf[name]
             b = boot(command(args, vmm, kernels[kkey], quiet), args.timeout,
                      os.path.join(args.out, name + ".stderr"))
-            print("boot: round %d %-14s ready %s exit %s rss %s KiB%s" % (
+            print("boot: round %d %-17s ready %s exit %s rss %s KiB%s" % (
                 i + 1, name, "%.2f" % b["ready_s"] if b["ready_s"] else "-",
                 "%.2f" % b["exit_s"] if b["exit_s"] else "-", b["maxrss_kib"],
                 "  FAILED: " + b["error"] if b["error"] else ""), flush=True)
@@ -279,12 +298,11 @@ def main():
         res["profile"] = {}
         for name in names:
             _, vmm, kkey, _ = conf[name]
-            b = boot(command(args, vmm, kernels[kkey], BASE_CMDLINE), args.timeout,
-                     os.path.join(args.out, name + ".profile.stderr"))
+            b = boot(command(args, vmm, kernels[kkey], quiet.replace("quiet", PROFILE_EXTRA)),
+                     args.timeout, os.path.join(args.out, name + ".profile.stderr"))
             save_console(os.path.join(args.out, name + ".profile.console"), b["console"])
-            res["profile"][name] = {"ready_s": b["ready_s"], "exit_s": b["exit_s"],
-                                    "error": b["error"], "milestones": milestones(b["console"])}
-            print("boot: profile %-14s ready %s%s" % (
+            res["profile"][name] = dict(profile(b["console"]), error=b["error"])
+            print("boot: profile %-17s ready %s%s" % (
                 name, "%.2f" % b["ready_s"] if b["ready_s"] else "-",
                 "  FAILED: " + b["error"] if b["error"] else ""), flush=True)
 
