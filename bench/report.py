@@ -33,8 +33,12 @@ def machine_facts(native, boot):
     pvm = os.path.exists("/sys/module/kvm_pvm")
     with open("/proc/meminfo") as f:
         mem_kib = int(f.readline().split()[1])
+    load = native.get("loadavg_1min")
     return [
         "- Date of the run: native %s, Linux boot %s." % (native["date"], boot["date"]),
+        "- The machine is shared with other work: 1-minute load average %s during the native "
+        "series; wall times include waiting for a core, CPU times do not." % (
+            "%.1f at the start, %.1f at the end" % tuple(load) if load else "not recorded"),
         "- CPU: %s, %d cores, %.0f GiB RAM; host kernel %s." % (
             cpu_model(), os.cpu_count(), mem_kib / 2**20, platform.release()),
         "- /dev/kvm: %s." % ("PVM (`kvm_pvm` loaded): tiny real-mode guests run natively, "
@@ -58,18 +62,19 @@ def ms(s):
 
 def native_tables(n):
     v = n["vmm"]
-    rows = ["| VMM | fw0: start to exit, median (ms) | IQR (ms) | fw%d: median (s) | "
+    rows = ["| VMM | fw0: start to exit, median (ms) | IQR (ms) | fw0 CPU time, median (ms) | "
+            "fw%d: median (s) | "
             "per PIO exit, wall, median (us) | IQR (us) | per PIO exit, CPU, median (us) | "
             "IQR (us) | fw0 peak RSS, median (KiB) |"
-            % n["loops"], "|---|---|---|---|---|---|---|---|---|"]
+            % n["loops"], "|---|---|---|---|---|---|---|---|---|---|"]
     label = {"arcvm": "arcvm `run --bios`", "qemu": "QEMU microvm `-bios`",
              "bare_kvm": "bare KVM_RUN loop (bench/native/bare_kvm.c)"}
     for k in ("arcvm", "qemu", "bare_kvm"):
         r = v[k]
         w, c = r["per_exit_us"], r["per_exit_cpu_us"]
-        rows.append("| %s | %s | %s-%s | %.3f | %.2f | %.2f-%.2f | %.2f | %.2f-%.2f | %d |" % (
+        rows.append("| %s | %s | %s-%s | %s | %.3f | %.2f | %.2f-%.2f | %.2f | %.2f-%.2f | %d |" % (
             label[k], ms(r["fw0_wall_s"]["median"]), ms(r["fw0_wall_s"]["q1"]),
-            ms(r["fw0_wall_s"]["q3"]), r["fwn_wall_s"]["median"], w["median"], w["q1"],
+            ms(r["fw0_wall_s"]["q3"]), ms(r["fw0_cpu_s"]["median"]), r["fwn_wall_s"]["median"], w["median"], w["q1"],
             w["q3"], c["median"], c["q1"], c["q3"], r["fw0_maxrss_kib"]["median"]))
     return rows
 
@@ -110,6 +115,11 @@ def targets(n, boot):
     rows.append("| 1a. start to first port write: arcvm <= 0.1x QEMU | %.3fx (%s ms vs %s ms) "
                 "| %s |" % (start, ms(v["arcvm"]["fw0_wall_s"]["median"]),
                             ms(v["qemu"]["fw0_wall_s"]["median"]), verdict(start <= TARGET_START)))
+    cstart = v["arcvm"]["fw0_cpu_s"]["median"] / v["qemu"]["fw0_cpu_s"]["median"]
+    rows.append("| 1a. same, CPU time (not the issue's measure; shown because the machine is "
+                "shared) | %.3fx (%s ms vs %s ms) | %s |" % (
+                    cstart, ms(v["arcvm"]["fw0_cpu_s"]["median"]),
+                    ms(v["qemu"]["fw0_cpu_s"]["median"]), verdict(cstart <= TARGET_START)))
     rows.append("| 1b. PIO exit: arcvm within 5%% of a bare KVM_RUN loop, wall time | %.3fx "
                 "(%.2f us vs %.2f us) | %s |" % (exit_ratio, v["arcvm"]["per_exit_us"]["median"],
                                                  v["bare_kvm"]["per_exit_us"]["median"],

@@ -274,7 +274,8 @@ def main():
            "kernel_l1": platform.release(), "cpus_l1": os.cpu_count(),
            "qemu_version": subprocess.run([args.qemu, "--version"], capture_output=True,
                                           text=True).stdout.splitlines()[0],
-           "rounds": args.rounds, "cmdline": quiet, "configs": {}}
+           "rounds": args.rounds, "cmdline": quiet, "configs": {},
+           "loadavg_1min_l1": [os.getloadavg()[0]]}
     boots = {n: [] for n in names}
     for i in range(args.rounds):
         for name in benchlib.rotate(names, i):
@@ -289,6 +290,7 @@ def main():
                 save_console(os.path.join(args.out, name + ".console"), b["console"])
             del b["console"]
             boots[name].append(b)
+    res["loadavg_1min_l1"].append(os.getloadavg()[0])
     for name in names:
         res["configs"][name] = {"command": command(args, conf[name][1],
                                                    kernels[conf[name][2]], quiet),

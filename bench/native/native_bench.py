@@ -144,6 +144,7 @@ def main():
     cmds = vmm_commands(args)
     names = ["arcvm", "qemu", "bare_kvm"]
 
+    load_before = os.getloadavg()[0]
     run_series(cmds, names, args.fw0, 2, args.scratch)     # warm the page cache
     print("native: %d alternating fw0 runs per VMM ..." % args.runs, flush=True)
     start = run_series(cmds, names, args.fw0, args.runs, args.scratch)
@@ -155,7 +156,8 @@ def main():
            "loops": args.loops, "runs": args.runs, "exit_runs": args.exit_runs,
            "qemu_version": subprocess.run([args.qemu, "--version"], capture_output=True,
                                           text=True).stdout.splitlines()[0],
-           "kernel": platform.release(), "vmm": {}}
+           "kernel": platform.release(), "vmm": {},
+           "loadavg_1min": [load_before, os.getloadavg()[0]]}
     for n in names:
         t0 = med(start[n], "wall_s")
         tn = med(loops[n], "wall_s")
