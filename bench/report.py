@@ -130,6 +130,10 @@ def targets(n, boot):
     rows.append("| 1c. VMM peak RSS < 3 MiB + guest pages touched | %d KiB peak - %d KiB guest "
                 "RAM resident = %d KiB | %s |" % (rss, guest, own,
                                                   verdict(own < TARGET_RSS_KIB)))
+    fw = n.get("fw_bytes", 65536) // 1024
+    rows.append("| 1c. same, counting as touched only the %d KiB firmware copy (THP rounds it to "
+                "a 2 MiB page) | %d KiB - %d KiB = %d KiB | %s |" % (
+                    fw, rss, fw, rss - fw, verdict(rss - fw < TARGET_RSS_KIB)))
     ra, rq = med("arcvm-vmlinux", "ready_s"), med("qemu-bzImage", "ready_s")
     if ra and rq:
         rows.append("| 2. time to init: arcvm <= 0.5x QEMU microvm | %.3fx (%.2f s vs %.2f s, "
@@ -168,7 +172,10 @@ Method (`make bench`; bench/bench.mk, bench/native/native_bench.py, bench/linux/
   poweroff. QEMU: `qemu-system-x86_64 -M microvm -enable-kvm -cpu host -m 256 -smp 1
   -nodefaults -no-user-config -nographic -no-reboot -serial stdio -kernel K -initrd I
   -append ...`; arcvm: `arcvm run --kernel K --initrd I --mem 256M --cpus 1 --cmdline ...`.
-  The profile boots (one per configuration, without `quiet`) show where the time goes.
+  The profile boots (one per configuration, same command line plus `initcall_debug
+  log_buf_len=4M arcvm.run=dmesg`, so /init prints the kernel log after READY) show where
+  the time goes: before the kernel's clock starts vs. inside the kernel, and the slowest
+  initcalls.
 """
 
 
@@ -192,7 +199,8 @@ def section(native, boot, boot_md, notes):
                 native["vmm"]["bare_kvm"]["fw0_wall_s"]["median"]
                 / native["vmm"]["qemu"]["fw0_wall_s"]["median"]), ""]
     out += rss_table(native) + [""]
-    out += ["### Linux boot in the test host (%d boots per configuration)" % boot["rounds"], ""]
+    out += ["### Linux boot in the test host (%d boot%s per configuration)" % (
+        boot["rounds"], "s" if boot["rounds"] != 1 else ""), ""]
     out += [boot_md.rstrip(), ""]
     out += ["### Analysis", "", notes.rstrip(), "", END]
     return "\n".join(out) + "\n"

@@ -157,7 +157,8 @@ def main():
            "qemu_version": subprocess.run([args.qemu, "--version"], capture_output=True,
                                           text=True).stdout.splitlines()[0],
            "kernel": platform.release(), "vmm": {},
-           "loadavg_1min": [load_before, os.getloadavg()[0]]}
+           "loadavg_1min": [load_before, os.getloadavg()[0]],
+           "fw_bytes": os.path.getsize(args.fw0)}
     for n in names:
         t0 = med(start[n], "wall_s")
         tn = med(loops[n], "wall_s")
