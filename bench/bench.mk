@@ -2,7 +2,8 @@
 # "Measuring") and rewrites the VMM section of bench/RESULTS.md; other parts
 # of the file (IonVM) are left as they are.
 #
-#   make bench          everything below, then the report (~20 min on 2 cores)
+#   make bench          everything below, then the report (~15 min on an idle
+#                       2-core machine; more when other test hosts share it)
 #   make bench-native   tiny real-mode guest on this host's /dev/kvm: arcvm,
 #                       QEMU microvm and a bare KVM_RUN loop (~2 min)
 #   make bench-linux    Debian's kernel booted with arcvm and QEMU microvm in
@@ -18,6 +19,8 @@ BENCH_LOOPS     ?= 200000
 BENCH_RUNS      ?= 25
 BENCH_EXIT_RUNS ?= 11
 BENCH_BOOTS     ?= 10
+# Extra boot_bench.py options, e.g. --lean (QEMU microvm with leaner flags too).
+BENCH_LINUX_FLAGS ?=
 
 BENCH_FW    := $(BENCH_DIR)/fw0.bin $(BENCH_DIR)/fw$(BENCH_LOOPS).bin
 BENCH_TOOLS := $(BENCH_DIR)/vmmrun $(BENCH_DIR)/bare_kvm $(BENCH_DIR)/rss_baseline $(BENCH_FW)
@@ -56,7 +59,8 @@ bench-native: all bench-tools
 		--scratch $(BENCH_DIR)/scratch --out $(BENCH_OUT)/native.json
 
 bench-linux: all guest testhost bench-tools
-	bench/linux/run_boot_bench.sh $(BUILD) $(BENCH_OUT)/linux --rounds $(BENCH_BOOTS) --profile
+	bench/linux/run_boot_bench.sh $(BUILD) $(BENCH_OUT)/linux --rounds $(BENCH_BOOTS) --profile \
+		$(BENCH_LINUX_FLAGS)
 
 bench-vmm: deps
 	$(MAKE) bench-native

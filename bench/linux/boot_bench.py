@@ -10,7 +10,7 @@ console line by line with timestamps and records, from just before the spawn:
   rss    the VMM's peak RSS (ru_maxrss, via bench/vmmrun)
 Configurations: arcvm with the ELF vmlinux (its default) and with the bzImage;
 QEMU with the bzImage (what a user passes) and with the ELF vmlinux (booted
-through its PVH note), and QEMU with leaner microvm flags. With --profile it
+through its PVH note), and with --lean QEMU with leaner microvm flags. With --profile it
 then boots each configuration once more with initcall_debug and has /init
 print dmesg, to show where the time goes (kernel vs. before the kernel, the
 slowest initcalls).
@@ -185,6 +185,8 @@ def markdown(res):
              " IQR time to init (s) |",
              "|---|---|---|---|---|---|"]
     for name, _, _, what in CONFIGS:
+        if name not in res["configs"]:
+            continue
         s = res["configs"][name]["summary"]
         iqr = ("%.2f-%.2f" % (s["ready_s"]["q1"], s["ready_s"]["q3"])) if s["ready_s"] else "-"
         lines.append("| %s (%s) | %d/%d | %s | %s | %s | %s |" % (
@@ -194,10 +196,12 @@ def markdown(res):
     lines.append("| ratio (medians) | time to init | time to exit | peak RSS |")
     lines.append("|---|---|---|---|")
     for a, b in RATIOS:
+        if a not in res["configs"] or b not in res["configs"]:
+            continue
         cells = [ratio(res, a, b, k) for k in ("ready_s", "exit_s", "maxrss_kib")]
         lines.append("| %s / %s | %s |" % (a, b, " | ".join(
             "-" if c is None else "%.3f" % c for c in cells)))
-    for name, _, _, _ in CONFIGS:
+    for name in res["configs"]:
         s = res["configs"][name]["summary"]
         for e in s["errors"]:
             lines.append("\n%s failed: %s" % (name, e))
@@ -242,6 +246,18 @@ RATIOS = [("arcvm-vmlinux", "qemu-bzImage"), ("arcvm-bzImage", "qemu-bzImage"),
           ("qemu-lean-bzImage", "qemu-bzImage")]
 
 
+def write_results(out, res):
+    """boot.json and boot.md (each replaced whole, via a temporary file);
+    returns the markdown."""
+    md = markdown(res)
+    for name, text in (("boot.json", json.dumps(res, indent=1)), ("boot.md", md)):
+        tmp = os.path.join(out, name + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, os.path.join(out, name))
+    return md
+
+
 def save_console(path, console):
     with open(path, "w") as f:
         for t, line in console:
@@ -258,14 +274,16 @@ def main():
     p.add_argument("--vmmrun", required=True)
     p.add_argument("--rounds", type=int, default=10, help="boots per configuration")
     p.add_argument("--timeout", type=int, default=180, help="seconds per boot")
-    p.add_argument("--profile", action="store_true", help="one verbose boot each at the end")
+    p.add_argument("--profile", action="store_true", help="one initcall_debug boot each at the end")
+    p.add_argument("--lean", action="store_true",
+                   help="also QEMU microvm with the flags of bench/qemu/microvm-boot.sh")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     scratch = "/tmp/boot_bench"
     benchlib.setup(args.vmmrun, scratch)
     kernels = {"vmlinux": args.vmlinux, "bzimage": args.bzimage}
-    names = [c[0] for c in CONFIGS]
+    names = [c[0] for c in CONFIGS if args.lean or c[1] != "qemu-lean"]
     conf = {c[0]: c for c in CONFIGS}
     quiet = BASE_CMDLINE + " quiet"
 
@@ -290,11 +308,14 @@ def main():
                 save_console(os.path.join(args.out, name + ".console"), b["console"])
             del b["console"]
             boots[name].append(b)
-    res["loadavg_1min_l1"].append(os.getloadavg()[0])
-    for name in names:
-        res["configs"][name] = {"command": command(args, conf[name][1],
-                                                   kernels[conf[name][2]], quiet),
-                                "boots": boots[name], "summary": summaries(boots[name])}
+        # Written after every round: a run cut short still leaves its figures.
+        res["rounds"] = i + 1
+        res["loadavg_1min_l1"] = res["loadavg_1min_l1"][:1] + [os.getloadavg()[0]]
+        for name in names:
+            res["configs"][name] = {"command": command(args, conf[name][1],
+                                                       kernels[conf[name][2]], quiet),
+                                    "boots": boots[name], "summary": summaries(boots[name])}
+        write_results(args.out, res)
 
     if args.profile:
         res["profile"] = {}
@@ -308,12 +329,7 @@ def main():
                 name, "%.2f" % b["ready_s"] if b["ready_s"] else "-",
                 "  FAILED: " + b["error"] if b["error"] else ""), flush=True)
 
-    with open(os.path.join(args.out, "boot.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    md = markdown(res)
-    with open(os.path.join(args.out, "boot.md"), "w") as f:
-        f.write(md)
-    print(md)
+    print(write_results(args.out, res))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
 # usage: run_boot_bench.sh BUILD OUT [boot_bench.py options...]
 #   BUILD  the build folder (arcvm, guest/, bench/vmmrun, testhost/)
 #   OUT    folder for boot.json, boot.md and the consoles (made writable inside)
-# Environment: BOOT_BENCH_TIMEOUT, seconds for the whole test-host run (1500).
+# Environment: BOOT_BENCH_TIMEOUT, seconds for the whole test-host run (2400).
+# boot_bench.py writes its results after every round: when the run is cut
+# short, the rounds done so far are kept and this script says so.
 set -eu
 if [ $# -lt 2 ]; then
 	echo "usage: run_boot_bench.sh BUILD OUT [boot_bench.py options...]" >&2
@@ -25,9 +27,15 @@ for f in "$build/arcvm" "$build/guest/vmlinux" "$build/guest/vmlinuz" \
 done
 # The test host's run tool comes from the tree; TESTHOST_BUILD says where its
 # kernel and L1 initramfs are.
+status=0
 TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/tests/testhost/run" \
-	--timeout "${BOOT_BENCH_TIMEOUT:-1500}" --share-out "$out" -- \
+	--timeout "${BOOT_BENCH_TIMEOUT:-2400}" --share-out "$out" -- \
 	/usr/bin/python3 "$here/boot_bench.py" \
 	--arcvm "$build/arcvm" --vmlinux "$build/guest/vmlinux" --bzimage "$build/guest/vmlinuz" \
-	--initrd "$build/guest/initrd.cpio.gz" --vmmrun "$build/bench/vmmrun" --out "$out" "$@"
-[ -s "$out/boot.json" ] || { echo "run_boot_bench: no $out/boot.json written" >&2; exit 1; }
+	--initrd "$build/guest/initrd.cpio.gz" --vmmrun "$build/bench/vmmrun" --out "$out" "$@" ||
+	status=$?
+[ -s "$out/boot.json" ] || { echo "run_boot_bench: no $out/boot.json written (status $status)" >&2; exit 1; }
+if [ "$status" -ne 0 ]; then
+	echo "run_boot_bench: the test host run ended with status $status;" \
+		"keeping the rounds in $out/boot.json" >&2
+fi
