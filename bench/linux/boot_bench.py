@@ -17,6 +17,8 @@ slowest initcalls).
 
 Writes boot.json, boot.md and the consoles to --out. Every boot has a timeout;
 a boot that fails is recorded with its reason and the series goes on.
+`boot_bench.py --reprofile OUT` derives the profile tables again from the
+consoles kept in OUT.
 """
 import argparse
 import json
@@ -148,8 +150,11 @@ def profile(console):
     run_init = next((k for k, text in log if text.startswith("Run /init")), None)
     calls = sorted(((int(m.group(2)) / 1e6, m.group(1).split("+")[0]) for m in
                     (INITCALL.search(text) for _, text in log) if m), reverse=True)
-    gaps = sorted(((log[i + 1][0] - log[i][0], log[i][1][:90]) for i in range(len(log) - 1)
-                   if not INITCALL.search(log[i + 1][1])), reverse=True)
+    # Gaps up to "Run /init" only: later lines come from /init and the dmesg itself.
+    boot_log = [e for e in log if run_init is None or e[0] <= run_init]
+    gaps = sorted(((boot_log[i + 1][0] - boot_log[i][0], boot_log[i][1][:90])
+                   for i in range(len(boot_log) - 1)
+                   if not INITCALL.search(boot_log[i + 1][1])), reverse=True)
     return {"ready_s": ready, "kernel_run_init_s": run_init,
             "outside_kernel_s": (ready - run_init) if ready and run_init is not None else None,
             "initcalls_total_s": sum(c[0] for c in calls), "initcalls": calls[:TOP],
@@ -258,6 +263,27 @@ def write_results(out, res):
     return md
 
 
+def load_console(path):
+    """The console save_console() wrote: [(seconds, line)]."""
+    out = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            t, _, text = line.rstrip("\n").lstrip().partition(" ")
+            out.append((float(t), text))
+    return out
+
+
+def reprofile(out):
+    """Derives the profile tables again from the consoles kept in out (after
+    a change to profile()), and rewrites boot.json and boot.md."""
+    with open(os.path.join(out, "boot.json")) as f:
+        res = json.load(f)
+    for name, prof in res.get("profile", {}).items():
+        console = load_console(os.path.join(out, name + ".profile.console"))
+        res["profile"][name] = dict(profile(console), error=prof.get("error"))
+    return write_results(out, res)
+
+
 def save_console(path, console):
     with open(path, "w") as f:
         for t, line in console:
@@ -266,6 +292,11 @@ def save_console(path, console):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    if sys.argv[1:2] == ["--reprofile"]:
+        if len(sys.argv) != 3:
+            sys.exit("usage: boot_bench.py --reprofile OUT")
+        print(reprofile(sys.argv[2]))
+        return
     p.add_argument("--arcvm", required=True)
     p.add_argument("--qemu", default="qemu-system-x86_64")
     p.add_argument("--vmlinux", required=True)
