@@ -306,6 +306,7 @@ def main():
     p.add_argument("--rounds", type=int, default=10, help="boots per configuration")
     p.add_argument("--timeout", type=int, default=180, help="seconds per boot")
     p.add_argument("--profile", action="store_true", help="one initcall_debug boot each at the end")
+    p.add_argument("--only", help="comma-separated configurations to boot (default: all)")
     p.add_argument("--lean", action="store_true",
                    help="also QEMU microvm with the flags of bench/qemu/microvm-boot.sh")
     p.add_argument("--out", required=True)
@@ -314,8 +315,12 @@ def main():
     scratch = "/tmp/boot_bench"
     benchlib.setup(args.vmmrun, scratch)
     kernels = {"vmlinux": args.vmlinux, "bzimage": args.bzimage}
-    names = [c[0] for c in CONFIGS if args.lean or c[1] != "qemu-lean"]
     conf = {c[0]: c for c in CONFIGS}
+    names = [c[0] for c in CONFIGS if args.lean or c[1] != "qemu-lean"]
+    if args.only:
+        names = [n for n in args.only.split(",") if n in conf]
+        if not names:
+            sys.exit("boot_bench: --only names none of %s" % ", ".join(conf))
     quiet = BASE_CMDLINE + " quiet"
 
     res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
