@@ -4,7 +4,10 @@ run: machine facts, method, tables, ratios and targets met or missed.
 
 The section sits between the markers <!-- BEGIN VMM --> and <!-- END VMM -->
 and is replaced whole; everything outside them (an IonVM section, say) is
-kept byte for byte. When the markers are missing the section is appended.
+kept byte for byte. When the markers are missing the section goes before the
+file's first "## " heading: bench/ion/run.py takes its own section to run
+from "## IonVM" to the next "## " heading, so the VMM section must not come
+right after it (its BEGIN marker would be taken along).
 The hand-written analysis (--notes) is copied in after the tables.
 """
 import argparse
@@ -232,7 +235,10 @@ def main():
         tail = rest.split(END, 1)[1].lstrip("\n")
         text = head + new + ("\n" + tail if tail else "")
     elif old:
-        text = old.rstrip("\n") + "\n\n" + new
+        at = old.find("\n## ") + 1 if not old.startswith("## ") else 0
+        if at <= 0 and not old.startswith("## "):
+            at = len(old)
+        text = old[:at] + new + "\n" + old[at:]
     else:
         text = "# Benchmark results\n\n" + new
     with open(args.results, "w") as f:
