@@ -9,8 +9,9 @@
 
 #include "cli/cli.h"
 #include "cli/console.h"
+#include "cli/drive_opt.h"
 
-#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 quiet"
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off quiet"
 
 static struct arcvm_vm *signal_vm;
 static volatile sig_atomic_t stop_signal;
@@ -33,6 +34,15 @@ static void run_usage(FILE *f)
 	      "  --append STR      appended to the kernel command line\n"
 	      "  --mem SIZE        guest memory, e.g. 512M or 2G (default 512M)\n"
 	      "  --cpus N          vCPUs (default 1)\n"
+	      "  --drive SPEC      attach a raw disk image as virtio-blk (repeatable):\n"
+	      "                    path=IMG[,ro][,cache=writeback|unsafe][,id=NAME][,root=1]\n"
+	      "  --root IMG        boot from the ext4 image IMG (a drive with root=1)\n"
+	      "  --console KIND    serial (ttyS0, default) or virtio (hvc0)\n"
+	      "  --rng             attach a virtio-rng entropy device\n"
+	      "  --share DIR:TAG[:ro]  share host folder DIR over virtio-9p; in the guest:\n"
+	      "                    mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt\n"
+	      "  --vsock UDS       attach virtio-vsock (guest CID 3), reached through the Unix\n"
+	      "                    socket UDS: connect, send \"CONNECT <port>\\n\"\n"
 	      "  --bios PATH       boot a real-mode firmware image instead: it ends at 1 MiB and\n"
 	      "                    starts at the reset vector F000:FFF0 (like QEMU's -bios)\n"
 	      "  --allow-pvm       boot on a PVM host anyway (kernel built as a PVM guest)\n"
@@ -111,6 +121,57 @@ static int load_bios(const char *path, struct arcvm_config *cfg, uint8_t **image
 	return 0;
 }
 
+/* --drive SPEC, or --root IMG as a drive with root=1. */
+static int add_drive(struct arcvm_config *cfg, bool is_root, const char *arg)
+{
+	struct arcvm_error err;
+	if (cfg->ndrives == ARCVM_MAX_DRIVES) {
+		cli_error("too many drives (at most %d)", ARCVM_MAX_DRIVES);
+		return -1;
+	}
+	struct arcvm_drive *d = &cfg->drives[cfg->ndrives];
+	char *spec = NULL;
+	if (is_root && asprintf(&spec, "path=%s,root=1", arg) < 0)
+		return -1;
+	int rc = cli_parse_drive(is_root ? spec : arg, d, &err);
+	free(spec);
+	if (rc) {
+		cli_error("bad --%s: %s", is_root ? "root" : "drive", err.msg);
+		return -1;
+	}
+	cfg->ndrives++;
+	for (int i = 0; i < cfg->ndrives - 1; i++) {
+		if (d->root && cfg->drives[i].root) {
+			cli_error("only one drive can be the root");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* --share DIR:TAG[:ro|rw]; the strings point into argv. */
+static int add_share(struct arcvm_config *cfg, char *arg)
+{
+	if (cfg->nshares == ARCVM_MAX_SHARES) {
+		cli_error("too many shares (at most %d)", ARCVM_MAX_SHARES);
+		return -1;
+	}
+	struct arcvm_share *sh = &cfg->shares[cfg->nshares];
+	char *tag = strchr(arg, ':');
+	char *mode = tag ? strchr(tag + 1, ':') : NULL;
+	if (!tag || tag == arg || !tag[1] || (mode && strcmp(mode, ":ro") && strcmp(mode, ":rw"))) {
+		cli_error("bad --share '%s': expected DIR:TAG, DIR:TAG:ro or DIR:TAG:rw", arg);
+		return -1;
+	}
+	*tag++ = '\0';
+	if (mode)
+		*mode++ = '\0';
+	*sh = (struct arcvm_share){ .host_path = arg, .tag = tag,
+				    .read_only = mode && strcmp(mode, "ro") == 0 };
+	cfg->nshares++;
+	return 0;
+}
+
 static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const char **append,
 			  const char **bios, int *verbose)
 {
@@ -118,7 +179,10 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
 		{ "cmdline", required_argument, 0, 'c' }, { "append", required_argument, 0, 'a' },
 		{ "mem", required_argument, 0, 'm' }, { "cpus", required_argument, 0, 'p' },
-		{ "allow-pvm", no_argument, 0, 'P' }, { "bios", required_argument, 0, 'b' }, { "verbose", no_argument, 0, 'v' },
+		{ "allow-pvm", no_argument, 0, 'P' }, { "bios", required_argument, 0, 'b' },
+		{ "drive", required_argument, 0, 'd' }, { "root", required_argument, 0, 'r' },
+		{ "console", required_argument, 0, 'C' }, { "rng", no_argument, 0, 'R' },
+		{ "vsock", required_argument, 0, 'V' }, { "share", required_argument, 0, 'S' }, { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct arcvm_error err;
@@ -146,6 +210,30 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 			break;
 		case 'P': cfg->allow_pvm = true; break;
 		case 'b': *bios = optarg; break;
+		case 'd':
+		case 'r':
+			if (add_drive(cfg, o == 'r', optarg))
+				return -1;
+			break;
+		case 'C':
+			if (strcmp(optarg, "serial") == 0) {
+				cfg->console = ARCVM_CONSOLE_SERIAL;
+			} else if (strcmp(optarg, "virtio") == 0) {
+				cfg->console = ARCVM_CONSOLE_VIRTIO;
+			} else {
+				cli_error("bad --console '%s': expected serial or virtio", optarg);
+				return -1;
+			}
+			break;
+		case 'R': cfg->rng = true; break;
+		case 'S':
+			if (add_share(cfg, optarg))
+				return -1;
+			break;
+		case 'V':
+			cfg->vsock_uds_path = optarg;
+			cfg->vsock_cid = 3;
+			break;
 		case 'v': (*verbose)++; break;
 		case 'h': run_usage(stdout); exit(CLI_OK);
 		default: run_usage(stderr); return -1;
@@ -219,7 +307,12 @@ int cli_run(int argc, char **argv)
 	} else if (!cfg.kernel_path && default_guest(&cfg, &owned_kernel, &owned_initrd)) {
 		goto out;
 	}
-	if (asprintf(&cmdline, "%s%s%s", cfg.cmdline ? cfg.cmdline : DEFAULT_CMDLINE,
+	/* Debian's virtio drivers are modules: the initramfs loads them when asked. */
+	bool virtio = cfg.ndrives || cfg.rng || cfg.console == ARCVM_CONSOLE_VIRTIO ||
+		      cfg.vsock_uds_path || cfg.nshares;
+	if (asprintf(&cmdline, "%s%s%s%s%s", cfg.cmdline ? cfg.cmdline : DEFAULT_CMDLINE,
+		     virtio ? " arcvm.modules=1" : "",
+		     cfg.console == ARCVM_CONSOLE_VIRTIO ? " arcvm.console=hvc0" : "",
 		     append ? " " : "", append ? append : "") < 0)
 		goto out;
 	cfg.cmdline = cmdline;
@@ -231,5 +324,7 @@ out:
 	free(owned_initrd);
 	free(cmdline);
 	free(firmware);
+	for (int i = 0; i < cfg.ndrives; i++)
+		cli_drive_free(&cfg.drives[i]);
 	return status;
 }

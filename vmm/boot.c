@@ -61,6 +61,15 @@ static void unmap_file(struct mapped_file *f)
 		munmap(f->data, f->len);
 }
 
+/* MP table and ACPI: the CPUs, the interrupt controllers and the devices. */
+static int write_platform_tables(struct arcvm_vm *vm, struct arcvm_error *err)
+{
+	struct x86_mmio_dev virtio[X86_VIRTIO_MAX];
+	int n = vm_virtio_acpi(vm, virtio);
+	int rc = x86_mptable_write(&vm->mem, vm->cfg.cpus, err);
+	return rc ? rc : x86_acpi_write(&vm->mem, vm->cfg.cpus, virtio, n, err);
+}
+
 static int load_linux(struct arcvm_vm *vm, struct arcvm_error *err)
 {
 	struct mapped_file kernel = { 0 }, initrd = { 0 };
@@ -69,8 +78,11 @@ static int load_linux(struct arcvm_vm *vm, struct arcvm_error *err)
 		rc = map_file(vm->cfg.initrd_path, "initrd", &initrd, err);
 	if (rc)
 		goto out;
-	vm->cmdline = strdup(vm->cfg.cmdline ? vm->cfg.cmdline : DEFAULT_CMDLINE);
-	if (!vm->cmdline) {
+	char root[64];
+	vm_root_cmdline(vm, root, sizeof(root));
+	if (asprintf(&vm->cmdline, "%s%s", vm->cfg.cmdline ? vm->cfg.cmdline : DEFAULT_CMDLINE,
+		     root) < 0) {
+		vm->cmdline = NULL;
 		rc = err_set(err, ARCVM_E_NOMEM, "out of memory for the command line");
 		goto out;
 	}
@@ -86,9 +98,7 @@ static int load_linux(struct arcvm_vm *vm, struct arcvm_error *err)
 	}
 	vm->entry_rip = entry.rip;
 	vm->entry_rsi = entry.boot_params;
-	rc = x86_mptable_write(&vm->mem, vm->cfg.cpus, err);
-	if (!rc)
-		rc = x86_acpi_write(&vm->mem, vm->cfg.cpus, NULL, 0, err);
+	rc = write_platform_tables(vm, err);
 out:
 	unmap_file(&initrd);
 	unmap_file(&kernel);
@@ -113,27 +123,35 @@ int vm_load_guest(struct arcvm_vm *vm, struct arcvm_error *err)
 	return vm->cfg.boot == ARCVM_BOOT_LINUX ? load_linux(vm, err) : load_raw(vm, err);
 }
 
+/* Each vCPU gets its own copy of KVM's leaves, adjusted for its APIC ID. */
 static int setup_cpuid(struct arcvm_vm *vm, struct vcpu *v, struct arcvm_error *err)
 {
-	struct kvm_cpuid2 *cpuid;
-	int rc = kvm_get_supported_cpuid(&vm->kvm, &cpuid, err);
-	if (rc)
-		return rc;
-	x86_cpuid_setup(cpuid, v->fd.id, vm->ncpus > vm->cfg.cpus ? vm->ncpus : vm->cfg.cpus);
-	rc = kvm_vcpu_set_cpuid(&v->fd, cpuid, err);
+	if (!vm->cpuid) {
+		int rc = kvm_get_supported_cpuid(&vm->kvm, &vm->cpuid, err);
+		if (rc)
+			return rc;
+	}
+	size_t size = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
+	struct kvm_cpuid2 *cpuid = malloc(size);
+	if (!cpuid)
+		return err_set(err, ARCVM_E_NOMEM, "out of memory for CPUID");
+	memcpy(cpuid, vm->cpuid, size);
+	x86_cpuid_setup(cpuid, v->fd.id, vm->cfg.cpus);
+	int rc = kvm_vcpu_set_cpuid(&v->fd, cpuid, err);
 	free(cpuid);
 	return rc;
 }
 
 static int setup_msrs(struct vcpu *v, struct arcvm_error *err)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[32];
-	} msrs;
-	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = (uint32_t)x86_boot_msrs(msrs.entries, 32);
-	return kvm_vcpu_set_msrs(&v->fd, &msrs.hdr, err);
+	enum { MAX_BOOT_MSRS = 32 };
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + MAX_BOOT_MSRS * sizeof(msrs->entries[0]));
+	if (!msrs)
+		return err_set(err, ARCVM_E_NOMEM, "out of memory for MSRs");
+	msrs->nmsrs = (uint32_t)x86_boot_msrs(msrs->entries, MAX_BOOT_MSRS);
+	int rc = kvm_vcpu_set_msrs(&v->fd, msrs, err);
+	free(msrs);
+	return rc;
 }
 
 static int setup_fpu(struct vcpu *v, struct arcvm_error *err)

@@ -202,8 +202,11 @@ static int vm_setup_devices(struct arcvm_vm *vm, struct arcvm_error *err)
 	int rc = io_loop_create(&vm->io, err);
 	if (rc)
 		return rc;
+	/* With a virtio console, host input goes to hvc0 only. */
+	bool virtio_con = vm->cfg.console == ARCVM_CONSOLE_VIRTIO;
 	struct uart_config ucfg = {
-		.in_fd = vm->cfg.console_in_fd, .out_fd = vm->cfg.console_out_fd, .io = vm->io,
+		.in_fd = virtio_con ? -1 : vm->cfg.console_in_fd, .out_fd = vm->cfg.console_out_fd,
+		.io = vm->io,
 		.set_irq = uart_set_irq, .tap = console_tap, .opaque = vm,
 	};
 	rc = uart_create(&ucfg, &vm->uart, err);
@@ -221,6 +224,8 @@ static int vm_setup_devices(struct arcvm_vm *vm, struct arcvm_error *err)
 	if (!rc)
 		rc = bus_register(&vm->pio, X86_ACPI_SLEEP_CTL_PORT, ACPI_PM_PORT_COUNT, &acpi_pm_ops,
 				  &vm->sink, "acpi-pm", err);
+	if (!rc)
+		rc = vm_setup_virtio(vm, err);
 	return rc;
 }
 
@@ -405,6 +410,8 @@ void arcvm_vm_destroy(struct arcvm_vm *vm)
 	for (int i = 0; i < vm->ncpus; i++)
 		kvm_vcpu_close(&vm->vcpus[i].fd);
 	free(vm->vcpus);
+	free(vm->cpuid);
+	vm_teardown_virtio(vm);   /* after the I/O thread stopped, before the loop is freed */
 	io_loop_destroy(vm->io);
 	uart_destroy(vm->uart);
 	mem_destroy(&vm->mem);

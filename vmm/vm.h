@@ -14,12 +14,15 @@
 #include <stdbool.h>
 
 #include "arcvm.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/x86.h"
 #include "devices/platform.h"
 #include "devices/uart.h"
 #include "hv/kvm.h"
 #include "io/loop.h"
 #include "vmm/bus.h"
 #include "vmm/memory.h"
+#include "virtio/mmio.h"
 #include "vmm/vcpu.h"
 
 #define VM_MAX_USER_HANDLERS 16
@@ -43,6 +46,8 @@ struct arcvm_vm {
 	struct bus mmio;
 	struct io_loop *io;
 	struct uart *uart;
+	struct virtio_mmio *virtio[X86_VIRTIO_MAX];
+	int nvirtio;
 	struct platform_sink sink;
 	bool irqchip;                   /* in-kernel IOAPIC/PIC/LAPIC exist */
 
@@ -51,6 +56,7 @@ struct arcvm_vm {
 
 	struct vcpu *vcpus;
 	int ncpus;
+	struct kvm_cpuid2 *cpuid;       /* KVM's supported leaves, fetched once per VM */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* vCPUs reached pause; resume requested */
@@ -77,6 +83,15 @@ void vm_guest_exit(struct arcvm_vm *vm, enum arcvm_exit_reason reason);
 /* Reports through the config's log callback, if any. */
 void vm_log(const struct arcvm_vm *vm, enum arcvm_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* vmm/vm_virtio.c: attaches the virtio devices the config asks for, before
+ * the guest is loaded (the ACPI tables list them). */
+int vm_setup_virtio(struct arcvm_vm *vm, struct arcvm_error *err);
+void vm_teardown_virtio(struct arcvm_vm *vm);
+/* Fills out[] (X86_VIRTIO_MAX entries) with the attached devices; returns the count. */
+int vm_virtio_acpi(const struct arcvm_vm *vm, struct x86_mmio_dev *out);
+/* " arcvm.root=/dev/vdX" for the root drive, or "". */
+int vm_root_cmdline(const struct arcvm_vm *vm, char *buf, size_t len);
 
 /* vmm/boot.c: loads the guest image and sets up the vCPUs' initial state. */
 int vm_load_guest(struct arcvm_vm *vm, struct arcvm_error *err);
