@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -83,8 +84,14 @@ int console_open(struct cli_console *c)
 	c->guest_in_fd = STDIN_FILENO;
 	bool tty = isatty(STDIN_FILENO);
 	struct stat st;
-	if (!tty && fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		return 0;   /* pipes and sockets can be polled by the VM directly */
+	if (!tty && fstat(STDIN_FILENO, &st) == 0) {
+		if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+			return 0;   /* pipes and sockets can be polled by the VM directly */
+		if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
+			c->guest_in_fd = -1;   /* /dev/null: no input, no relay thread */
+			return 0;
+		}
+	}
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;

@@ -32,7 +32,7 @@ static void run_usage(FILE *f)
 	      "  --initrd PATH     initial ramdisk\n"
 	      "  --cmdline STR     kernel command line (replaces the default: \"" DEFAULT_CMDLINE "\")\n"
 	      "  --append STR      appended to the kernel command line\n"
-	      "  --mem SIZE        guest memory, e.g. 512M or 2G (default 512M)\n"
+	      "  --mem SIZE        guest memory, e.g. 512M or 2G (default 512M; 2M with --bios)\n"
 	      "  --cpus N          vCPUs (default 1)\n"
 	      "  --drive SPEC      attach a raw disk image as virtio-blk (repeatable):\n"
 	      "                    path=IMG[,ro][,cache=writeback|unsafe][,id=NAME][,root=1]\n"
@@ -97,9 +97,10 @@ static int default_guest(struct arcvm_config *cfg, char **owned_kernel, char **o
 #define BIOS_MAX (256u << 10)
 #define BIOS_END 0x100000ull       /* firmware ends at 1 MiB */
 #define RESET_VECTOR 0xFFFF0ull
+#define BIOS_DEFAULT_MEM (2ull << 20)
 
 /* --bios: a real-mode image placed to end at 1 MiB, entered at the reset vector. */
-static int load_bios(const char *path, struct arcvm_config *cfg, uint8_t **image)
+static int load_bios(const char *path, struct arcvm_config *cfg, bool mem_given, uint8_t **image)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
@@ -114,6 +115,8 @@ static int load_bios(const char *path, struct arcvm_config *cfg, uint8_t **image
 		return -1;
 	}
 	cfg->boot = ARCVM_BOOT_RAW16;
+	if (!mem_given)
+		cfg->mem_size = BIOS_DEFAULT_MEM;   /* firmware needs the first MiB, not 512 */
 	cfg->raw_image = *image;
 	cfg->raw_size = n;
 	cfg->raw_load_addr = BIOS_END - n;
@@ -173,7 +176,7 @@ static int add_share(struct arcvm_config *cfg, char *arg)
 }
 
 static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const char **append,
-			  const char **bios, int *verbose)
+			  const char **bios, bool *mem_given, int *verbose)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
@@ -195,6 +198,7 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		case 'c': cfg->cmdline = optarg; break;
 		case 'a': *append = optarg; break;
 		case 'm':
+			*mem_given = true;
 			if (arcvm_parse_size(optarg, &cfg->mem_size, &err)) {
 				cli_error("bad --mem: %s", err.msg);
 				return -1;
@@ -296,13 +300,14 @@ int cli_run(int argc, char **argv)
 	arcvm_config_init(&cfg);
 	const char *append = NULL, *bios = NULL;
 	int verbose = 0;
-	if (parse_run_args(argc, argv, &cfg, &append, &bios, &verbose))
+	bool mem_given = false;
+	if (parse_run_args(argc, argv, &cfg, &append, &bios, &mem_given, &verbose))
 		return CLI_USAGE;
 	char *owned_kernel = NULL, *owned_initrd = NULL, *cmdline = NULL;
 	uint8_t *firmware = NULL;
 	int status = CLI_ERROR;
 	if (bios) {
-		if (load_bios(bios, &cfg, &firmware))
+		if (load_bios(bios, &cfg, mem_given, &firmware))
 			goto out;
 	} else if (!cfg.kernel_path && default_guest(&cfg, &owned_kernel, &owned_initrd)) {
 		goto out;

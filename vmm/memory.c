@@ -7,6 +7,8 @@
 
 #include "util/err.h"
 
+#define MEM_SMALL_PAGES (2ull << 20)   /* low RAM kept out of transparent huge pages */
+
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
@@ -45,8 +47,12 @@ static int map_ram(struct guest_mem *m, uint64_t gpa, uint64_t size, struct arcv
 	if (p == MAP_FAILED)
 		return err_errno(err, ARCVM_E_NOMEM, errno,
 				 "cannot map %llu MiB of guest RAM", (unsigned long long)(size >> 20));
-	/* Guest RAM is large and touched sparsely: THP keeps EPT/NPT walks short. */
+	/* Guest RAM is large and touched sparsely: THP keeps EPT/NPT walks short.
+	 * The first 2 MiB holds boot structures and tiny guests, which would
+	 * each fault in a whole huge page for a few KiB. */
 	madvise(p, size, MADV_HUGEPAGE);
+	if (gpa == 0)
+		madvise(p, size < MEM_SMALL_PAGES ? size : MEM_SMALL_PAGES, MADV_NOHUGEPAGE);
 	int rc = mem_add_region(m, gpa, p, size, true, err);
 	if (rc) {
 		munmap(p, size);
