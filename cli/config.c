@@ -16,8 +16,8 @@
 
 #define CONFIG_MAX_SIZE (1u << 20)
 
-static void fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(char *err, size_t errlen, const char *fmt, ...)
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -62,12 +62,12 @@ int cli_parse_share(const char *spec, const char *base_dir, struct cli_share *ou
 		colon = strrchr(s, ':');
 	}
 	if (!colon || colon == s) {
-		fail(err, errlen, "share '%s': expected HOST:GUEST[:ro|rw]", spec);
+		set_err(err, errlen, "share '%s': expected HOST:GUEST[:ro|rw]", spec);
 		goto bad;
 	}
 	*colon = '\0';
 	if (!guest_path_ok(colon + 1)) {
-		fail(err, errlen, "share '%s': the guest path must be absolute, without spaces,"
+		set_err(err, errlen, "share '%s': the guest path must be absolute, without spaces,"
 		     " commas or colons", spec);
 		goto bad;
 	}
@@ -76,7 +76,7 @@ int cli_parse_share(const char *spec, const char *base_dir, struct cli_share *ou
 	if (!host)
 		goto nomem;
 	if (stat(host, &st) || !S_ISDIR(st.st_mode)) {
-		fail(err, errlen, "share '%s': %s is not a folder", spec, host);
+		set_err(err, errlen, "share '%s': %s is not a folder", spec, host);
 		goto bad;
 	}
 	out->host = realpath(host, NULL);
@@ -87,7 +87,7 @@ int cli_parse_share(const char *spec, const char *base_dir, struct cli_share *ou
 	free(s);
 	return 0;
 nomem:
-	fail(err, errlen, "share '%s': out of memory", spec);
+	set_err(err, errlen, "share '%s': out of memory", spec);
 bad:
 	cli_share_free(out);
 	free(host);
@@ -112,7 +112,7 @@ static int key_error(struct parse *p, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fail(p->err, p->errlen, "%s: key '%s': %s", p->file, key, what);
+	set_err(p->err, p->errlen, "%s: key '%s': %s", p->file, key, what);
 	return -1;
 }
 
@@ -322,7 +322,7 @@ static int take_key(struct parse *p, const cJSON *v, struct cli_file_config *c)
 	if (strcmp(k, "shares") == 0) return take_shares(p, v, c);
 	if (strcmp(k, "network") == 0) return take_network(p, v);
 	if (strcmp(k, "env") == 0) return take_env(p, v, c);
-	fail(p->err, p->errlen, "%s: unknown key '%s' (known: vcpu, ram, kernel, initrd, cmdline,"
+	set_err(p->err, p->errlen, "%s: unknown key '%s' (known: vcpu, ram, kernel, initrd, cmdline,"
 	     " drives, shares, network, env)", p->file, k);
 	return -1;
 }
@@ -358,9 +358,9 @@ int cli_config_parse(const char *text, const char *path, struct cli_file_config 
 	if (!root) {
 		int line, col;
 		position(text, end ? (size_t)(end - text) : 0, &line, &col);
-		fail(err, errlen, "%s: malformed JSON at line %d, column %d", path, line, col);
+		set_err(err, errlen, "%s: malformed JSON at line %d, column %d", path, line, col);
 	} else if (!cJSON_IsObject(root)) {
-		fail(err, errlen, "%s: expected a JSON object at the top", path);
+		set_err(err, errlen, "%s: expected a JSON object at the top", path);
 	} else {
 		const cJSON *v;
 		rc = 0;
@@ -380,7 +380,7 @@ int cli_config_load(const char *path, struct cli_file_config *out, char *err, si
 	memset(out, 0, sizeof(*out));
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		fail(err, errlen, "cannot open config %s: %s", path, strerror(errno));
+		set_err(err, errlen, "cannot open config %s: %s", path, strerror(errno));
 		return -1;
 	}
 	char *text = malloc(CONFIG_MAX_SIZE + 1);
@@ -388,7 +388,7 @@ int cli_config_load(const char *path, struct cli_file_config *out, char *err, si
 	bool bad = ferror(f);
 	fclose(f);
 	if (!text || bad || n > CONFIG_MAX_SIZE) {
-		fail(err, errlen, "cannot read config %s: %s", path,
+		set_err(err, errlen, "cannot read config %s: %s", path,
 		     n > CONFIG_MAX_SIZE ? "larger than 1 MiB" : "read error");
 		free(text);
 		return -1;

@@ -34,8 +34,8 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(char *err, size_t errlen, const char *fmt, ...)
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -149,7 +149,7 @@ static void agent_error(const struct proto_header *h, const uint8_t *p, char *er
 	char msg[1024];
 	if (proto_get_error(p, h->length, &code, msg, sizeof(msg)))
 		snprintf(msg, sizeof(msg), "(malformed ERROR frame)");
-	fail(err, errlen, "guest: %s", msg);
+	set_err(err, errlen, "guest: %s", msg);
 }
 
 int exec_session_hello(struct exec_conn *c, int timeout_ms, char *err, size_t errlen)
@@ -159,12 +159,12 @@ int exec_session_hello(struct exec_conn *c, int timeout_ms, char *err, size_t er
 	const uint8_t *p;
 	uint16_t lo, hi;
 	if (queue(c, PROTO_HELLO, p4, proto_put_hello(p4, PROTO_VERSION, PROTO_VERSION))) {
-		fail(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		return -1;
 	}
 	long size = wait_frame(c, timeout_ms, &h, &p);
 	if (size <= 0) {
-		fail(err, errlen, size ? "the guest agent closed the connection or sent garbage"
+		set_err(err, errlen, size ? "the guest agent closed the connection or sent garbage"
 			   : "no HELLO from the guest agent within %d ms", timeout_ms);
 		return -1;
 	}
@@ -173,13 +173,13 @@ int exec_session_hello(struct exec_conn *c, int timeout_ms, char *err, size_t er
 		return -1;
 	}
 	if (h.type != PROTO_HELLO || proto_get_hello(p, h.length, &lo, &hi)) {
-		fail(err, errlen, "the guest agent did not start with HELLO (got %s)",
+		set_err(err, errlen, "the guest agent did not start with HELLO (got %s)",
 		     proto_type_name(h.type));
 		return -1;
 	}
 	consume(c, (size_t)size);
 	if (!proto_agree_version(PROTO_VERSION, PROTO_VERSION, lo, hi)) {
-		fail(err, errlen, "the guest agent speaks protocol versions %u..%u, arcvm speaks %u",
+		set_err(err, errlen, "the guest agent speaks protocol versions %u..%u, arcvm speaks %u",
 		     lo, hi, PROTO_VERSION);
 		return -1;
 	}
@@ -390,7 +390,7 @@ static int receive_file(struct exec_conn *c, int fd, const char *guest_path, int
 		const uint8_t *p;
 		long size = wait_frame(c, idle_ms, &h, &p);
 		if (size <= 0) {
-			fail(err, errlen, "copying %s: %s", guest_path,
+			set_err(err, errlen, "copying %s: %s", guest_path,
 			     size ? "the connection to the guest agent broke"
 				  : "the guest agent stopped sending");
 			return -1;
@@ -404,17 +404,17 @@ static int receive_file(struct exec_conn *c, int fd, const char *guest_path, int
 			int bad = proto_get_u64(p, h.length, &total) || total != written;
 			consume(c, (size_t)size);
 			if (bad)
-				fail(err, errlen, "copying %s: the guest sent %llu bytes but announced"
+				set_err(err, errlen, "copying %s: the guest sent %llu bytes but announced"
 				     " another size", guest_path, (unsigned long long)written);
 			return bad ? -1 : 0;
 		}
 		if (h.type != PROTO_FILE_DATA) {
-			fail(err, errlen, "copying %s: unexpected %s frame", guest_path,
+			set_err(err, errlen, "copying %s: unexpected %s frame", guest_path,
 			     proto_type_name(h.type));
 			return -1;
 		}
 		if (!write_all(fd, p, h.length)) {
-			fail(err, errlen, "copying %s: writing: %s", guest_path, strerror(errno));
+			set_err(err, errlen, "copying %s: writing: %s", guest_path, strerror(errno));
 			return -1;
 		}
 		written += h.length;
@@ -427,12 +427,12 @@ int exec_session_copy_out(struct exec_conn *c, const char *guest_path, const cha
 {
 	char *tmp = NULL;
 	if (asprintf(&tmp, "%s.arcvm-XXXXXX", host_path) < 0) {
-		fail(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		return -1;
 	}
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
-		fail(err, errlen, "cannot create a file beside %s: %s", host_path, strerror(errno));
+		set_err(err, errlen, "cannot create a file beside %s: %s", host_path, strerror(errno));
 		free(tmp);
 		return -1;
 	}
@@ -441,16 +441,16 @@ int exec_session_copy_out(struct exec_conn *c, const char *guest_path, const cha
 	fchmod(fd, 0666 & ~mask);
 	int rc = queue(c, PROTO_COPY_OUT, guest_path, strlen(guest_path));
 	if (rc)
-		fail(err, errlen, "bad guest path %s", guest_path);
+		set_err(err, errlen, "bad guest path %s", guest_path);
 	else
 		rc = receive_file(c, fd, guest_path, idle_ms, err, errlen);
 	if (!rc && fsync(fd)) {
-		fail(err, errlen, "writing %s: %s", host_path, strerror(errno));
+		set_err(err, errlen, "writing %s: %s", host_path, strerror(errno));
 		rc = -1;
 	}
 	close(fd);
 	if (!rc && rename(tmp, host_path)) {
-		fail(err, errlen, "cannot rename %s to %s: %s", tmp, host_path, strerror(errno));
+		set_err(err, errlen, "cannot rename %s to %s: %s", tmp, host_path, strerror(errno));
 		rc = -1;
 	}
 	if (rc)

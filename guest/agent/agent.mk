@@ -19,3 +19,6 @@ $(GUEST_INITRD): export ARCVM_INIT_BIN = $(GUEST_AGENT)
 CLI_OBJS += $(BUILD)/guest/agent/proto.o
 $(ARCVM): $(BUILD)/guest/agent/proto.o
 -include $(BUILD)/guest/agent/proto.d
+
+# The session test drives the real agent over a socketpair.
+$(BUILD)/tests/unit/test_exec_session: $(GUEST_AGENT)

@@ -276,6 +276,8 @@ static void host_frame(struct job *j, const struct proto_header *h, const uint8_
 	}
 }
 
+static void process_rx(struct job *j);
+
 static void read_host(struct job *j)
 {
 	ssize_t n = read(j->conn, j->rx + *j->rx_len, AGENT_RX_SIZE - *j->rx_len);
@@ -289,6 +291,12 @@ static void read_host(struct job *j)
 		return;
 	}
 	*j->rx_len += (size_t)n;
+	process_rx(j);
+}
+
+/* Applies every whole frame in rx (some may have come with the EXEC). */
+static void process_rx(struct job *j)
+{
 	struct proto_header h;
 	const uint8_t *p;
 	long size;
@@ -330,6 +338,9 @@ static int finish(struct job *j, int status)
 static void loop(struct job *j)
 {
 	for (;;) {
+		/* Before sleeping: frames taken from rx may have left stdin work. */
+		if (j->in_fd >= 0 && (j->in_len || j->stdin_eof))
+			flush_stdin(j);
 		struct pollfd p[5] = {
 			{ .fd = j->conn_gone || j->in_len > STDIN_MAX ? -1 : j->conn, .events = POLLIN },
 			{ .fd = j->out_fd, .events = POLLIN },
@@ -352,8 +363,6 @@ static void loop(struct job *j)
 			close(j->err_fd);
 			j->err_fd = -1;
 		}
-		if (j->in_fd >= 0 && (j->in_len || j->stdin_eof))
-			flush_stdin(j);
 		if (p[4].revents || j->pidfd < 0)
 			return;
 	}
@@ -369,6 +378,7 @@ int agent_run_exec(int conn, const struct proto_exec *e, uint8_t *rx, size_t *rx
 	int rc = j.in_buf ? spawn(&j, e) : agent_send_error(conn, ENOMEM, "out of memory") ? -1 : 1;
 	if (rc == 0) {
 		int status = 0;
+		process_rx(&j);
 		while (!child_exited(&j, &status))
 			loop(&j);
 		rc = finish(&j, status);

@@ -9,6 +9,9 @@
  *   arcvm.modules=1                  load the modules
  *   arcvm.share=TAG:/guest/path[:ro] mount 9p share TAG there (repeatable)
  *
+ * `arcvm-init --serve-stdin` serves one connection on its stdin and exits:
+ * the host-side tests drive the agent that way, without a VM.
+ *
  * Invariant: PID 1 never exits (the kernel would panic); every failure is
  * logged and the agent carries on, reporting setup failures to the host.
  */
@@ -240,8 +243,15 @@ static void spawn_server(int conn, int lfd, int sfd, const sigset_t *old_mask)
 	close(conn);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* Test mode: serve the one connection on stdin (a socket), as a
+	 * connection's server process would, then exit. No mounts. */
+	if (argc == 2 && strcmp(argv[1], "--serve-stdin") == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		agent_serve(STDIN_FILENO);
+		return 0;
+	}
 	bool pid1 = getpid() == 1;
 	if (pid1) {
 		mount_basics();

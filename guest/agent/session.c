@@ -160,6 +160,13 @@ static int request(int conn, const struct proto_header *h, const uint8_t *payloa
 		consume(rx, rx_len, size);
 		return copy_out(conn, path) ? -1 : 0;
 	}
+	if (h->type == PROTO_STDIN || h->type == PROTO_STDIN_EOF || h->type == PROTO_WINCH ||
+	    h->type == PROTO_SIGNAL) {
+		/* Meant for a command that has ended meanwhile: the host sends
+		 * these without waiting, so they can cross its EXIT. */
+		consume(rx, rx_len, size);
+		return 0;
+	}
 	if (h->type == PROTO_SHUTDOWN) {
 		shutdown_vm(conn);
 		return -1;
