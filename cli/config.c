@@ -413,6 +413,44 @@ void cli_config_free(struct cli_file_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+const char *cli_share_tag(int i)
+{
+	static const char *const tags[ARCVM_MAX_SHARES] = {
+		"share0", "share1", "share2", "share3", "share4", "share5", "share6", "share7",
+	};
+	return i >= 0 && i < ARCVM_MAX_SHARES ? tags[i] : NULL;
+}
+
+int cli_config_apply(struct cli_file_config *f, struct arcvm_config *cfg, char *err,
+		     size_t errlen)
+{
+	if (cfg->ndrives + f->ndrives > ARCVM_MAX_DRIVES ||
+	    cfg->nshares + f->nshares > ARCVM_MAX_SHARES) {
+		set_err(err, errlen, "too many drives or shares (at most %d and %d)",
+			ARCVM_MAX_DRIVES, ARCVM_MAX_SHARES);
+		return -1;
+	}
+	if (f->cpus)
+		cfg->cpus = f->cpus;
+	if (f->mem)
+		cfg->mem_size = f->mem;
+	if (f->kernel)
+		cfg->kernel_path = f->kernel;
+	if (f->initrd)
+		cfg->initrd_path = f->initrd;
+	if (f->cmdline)
+		cfg->cmdline = f->cmdline;
+	for (int i = 0; i < f->ndrives; i++) {
+		cfg->drives[cfg->ndrives++] = f->drives[i];
+		memset(&f->drives[i], 0, sizeof(f->drives[i]));
+	}
+	f->ndrives = 0;
+	for (int i = 0; i < f->nshares; i++, cfg->nshares++)
+		cfg->shares[cfg->nshares] = (struct arcvm_share){ .host_path = f->shares[i].host,
+			.tag = cli_share_tag(cfg->nshares), .read_only = f->shares[i].read_only };
+	return 0;
+}
+
 const char *cli_config_arg(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {

@@ -56,6 +56,16 @@ int cli_config_parse(const char *text, const char *path, struct cli_file_config 
 int cli_config_load(const char *path, struct cli_file_config *out, char *err, size_t errlen);
 void cli_config_free(struct cli_file_config *c);
 
+/* Moves what the file says into cfg: cpus, mem, kernel, initrd, cmdline and
+ * shares are borrowed from f (which must outlive cfg); drives are moved (cfg
+ * owns them afterwards, freed with cli_drive_free). env is left for the
+ * caller. Fails, with a message, only when cfg has no room left. */
+int cli_config_apply(struct cli_file_config *f, struct arcvm_config *cfg, char *err,
+		     size_t errlen);
+
+/* The 9p mount tag of the i-th share: "share0".."share7". */
+const char *cli_share_tag(int i);
+
 /* The value of --config FILE (or --config=FILE) in argv before any "--",
  * or NULL: the file is read before the other options, which override it. */
 const char *cli_config_arg(int argc, char **argv);

@@ -304,10 +304,6 @@ static void free_opts(struct exec_opts *o)
 
 /* ---- the VM ------------------------------------------------------------ */
 
-static const char *const share_tags[ARCVM_MAX_SHARES] = {
-	"share0", "share1", "share2", "share3", "share4", "share5", "share6", "share7",
-};
-
 static char *guest_file(const char *name)
 {
 	char *p;
@@ -344,7 +340,7 @@ static char *build_cmdline(const struct exec_opts *o)
 		return NULL;
 	for (int i = 0; i < o->nshares && s; i++) {
 		char *t = NULL;
-		if (asprintf(&t, "%s arcvm.share=%s:%s%s", s, share_tags[i], o->shares[i].guest,
+		if (asprintf(&t, "%s arcvm.share=%s:%s%s", s, cli_share_tag(i), o->shares[i].guest,
 			     o->shares[i].read_only ? ":ro" : "") < 0)
 			t = NULL;
 		free(s);
@@ -680,7 +676,7 @@ static int exec_vm(struct exec_opts *o)
 	o->cfg.vsock_cid = 3;
 	for (int i = 0; i < o->nshares; i++)
 		o->cfg.shares[i] = (struct arcvm_share){ .host_path = o->shares[i].host,
-			.tag = share_tags[i], .read_only = o->shares[i].read_only };
+			.tag = cli_share_tag(i), .read_only = o->shares[i].read_only };
 	o->cfg.nshares = o->nshares;
 	o->cfg.log = cli_log;
 	o->cfg.log_opaque = &o->verbose;
