@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "cli/console.h"
 #include "cli/drive_opt.h"
 
@@ -39,6 +40,7 @@ static void run_usage(FILE *f)
 	      "  --root IMG        boot from the ext4 image IMG (a drive with root=1)\n"
 	      "  --console KIND    serial (ttyS0, default) or virtio (hvc0)\n"
 	      "  --rng             attach a virtio-rng entropy device\n"
+	      "  --config FILE     VM config file (JSON, docs/cli.md); options override it\n"
 	      "  --bios PATH       boot a real-mode firmware image instead: it ends at 1 MiB and\n"
 	      "                    starts at the reset vector F000:FFF0 (like QEMU's -bios)\n"
 	      "  --allow-pvm       boot on a PVM host anyway (kernel built as a PVM guest)\n"
@@ -155,6 +157,7 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		{ "allow-pvm", no_argument, 0, 'P' }, { "bios", required_argument, 0, 'b' },
 		{ "drive", required_argument, 0, 'd' }, { "root", required_argument, 0, 'r' },
 		{ "console", required_argument, 0, 'C' }, { "rng", no_argument, 0, 'R' }, { "verbose", no_argument, 0, 'v' },
+		{ "config", required_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct arcvm_error err;
@@ -198,6 +201,7 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 			}
 			break;
 		case 'R': cfg->rng = true; break;
+		case 'F': break; /* read first, in cli_run */
 		case 'v': (*verbose)++; break;
 		case 'h': run_usage(stdout); exit(CLI_OK);
 		default: run_usage(stderr); return -1;
@@ -260,8 +264,20 @@ int cli_run(int argc, char **argv)
 	arcvm_config_init(&cfg);
 	const char *append = NULL, *bios = NULL;
 	int verbose = 0;
-	if (parse_run_args(argc, argv, &cfg, &append, &bios, &verbose))
+	/* The config file first, so the options parsed next override it. */
+	struct cli_file_config file = { 0 };
+	const char *config = cli_config_arg(argc, argv);
+	char msg[CLI_ERRMSG];
+	if (config && (cli_config_load(config, &file, msg, sizeof(msg)) ||
+		       cli_config_apply(&file, &cfg, msg, sizeof(msg)))) {
+		cli_error("%s", msg);
+		cli_config_free(&file);
 		return CLI_USAGE;
+	}
+	if (parse_run_args(argc, argv, &cfg, &append, &bios, &verbose)) {
+		cli_config_free(&file);
+		return CLI_USAGE;
+	}
 	char *owned_kernel = NULL, *owned_initrd = NULL, *cmdline = NULL;
 	uint8_t *firmware = NULL;
 	int status = CLI_ERROR;
@@ -272,7 +288,7 @@ int cli_run(int argc, char **argv)
 		goto out;
 	}
 	/* Debian's virtio drivers are modules: the initramfs loads them when asked. */
-	bool virtio = cfg.ndrives || cfg.rng || cfg.console == ARCVM_CONSOLE_VIRTIO;
+	bool virtio = cfg.ndrives || cfg.nshares || cfg.rng || cfg.console == ARCVM_CONSOLE_VIRTIO;
 	if (asprintf(&cmdline, "%s%s%s%s%s", cfg.cmdline ? cfg.cmdline : DEFAULT_CMDLINE,
 		     virtio ? " arcvm.modules=1" : "",
 		     cfg.console == ARCVM_CONSOLE_VIRTIO ? " arcvm.console=hvc0" : "",
@@ -289,5 +305,6 @@ out:
 	free(firmware);
 	for (int i = 0; i < cfg.ndrives; i++)
 		cli_drive_free(&cfg.drives[i]);
+	cli_config_free(&file);
 	return status;
 }
