@@ -4,7 +4,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,12 +132,18 @@ static int take_path(struct parse *p, const cJSON *v, const char *key, char **ou
 	return 0;
 }
 
+/* A JSON number that is a whole number in [lo, hi]. */
+static bool whole_in(const cJSON *v, double lo, double hi)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi &&
+	       v->valuedouble == (double)(int64_t)v->valuedouble;
+}
+
 static int take_vcpu(struct parse *p, const cJSON *v, struct cli_file_config *c)
 {
-	double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
-	if (!cJSON_IsNumber(v) || d != floor(d) || d < 1 || d > ARCVM_MAX_CPUS)
+	if (!whole_in(v, 1, ARCVM_MAX_CPUS))
 		return key_error(p, "vcpu", "expected a whole number from 1 to %d", ARCVM_MAX_CPUS);
-	c->cpus = (int)d;
+	c->cpus = (int)v->valuedouble;
 	return 0;
 }
 
@@ -148,8 +153,7 @@ static int take_ram(struct parse *p, const cJSON *v, struct cli_file_config *c)
 		struct arcvm_error e;
 		if (arcvm_parse_size(v->valuestring, &c->mem, &e))
 			return key_error(p, "ram", "%s", e.msg);
-	} else if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
-		   v->valuedouble >= 0 && v->valuedouble < 9.0e18) {
+	} else if (whole_in(v, 0, 9.0e18)) {
 		c->mem = (uint64_t)v->valuedouble;
 	} else {
 		return key_error(p, "ram", "expected a size such as \"4GB\" or a number of bytes");
