@@ -231,7 +231,13 @@ static void agent_frame(struct relay *r, const struct proto_header *h, const uin
 {
 	switch (h->type) {
 	case PROTO_STDOUT:
-		r->out_ok = r->out_ok && write_all(r->io->out_fd, p, h->length);
+		if (r->out_ok && !write_all(r->io->out_fd, p, h->length)) {
+			/* Our reader is gone (`arcvm exec -- yes | head -1`): the
+			 * command gets the SIGPIPE it would get in a local pipeline. */
+			uint8_t sig[4];
+			r->out_ok = false;
+			queue(r->c, PROTO_SIGNAL, sig, proto_put_u32(sig, SIGPIPE));
+		}
 		break;
 	case PROTO_STDERR:
 		r->err_ok = r->err_ok && write_all(r->io->err_fd, p, h->length);

@@ -314,8 +314,25 @@ static void test_copy_out(void **state)
 	unlink(src);
 }
 
+static void test_closed_stdout_sends_sigpipe(void **state)
+{
+	struct agent a;
+	start(&a);
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);                 /* like `arcvm exec -- yes | head -1` after head ended */
+	int saved = a.out;
+	a.out = p[1];
+	struct exec_result r = run(&a, (const char *[]){ "yes", NULL }, NULL);
+	assert_exit(&r, PROTO_SIGNALED, SIGPIPE);
+	a.out = saved;
+	close(p[1]);
+	stop(&a);
+}
+
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN);   /* as arcvm does: a closed reader is an EPIPE */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_statuses),
 		cmocka_unit_test(test_streams_separate_and_ordered),
@@ -326,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_and_signal),
 		cmocka_unit_test(test_tty),
 		cmocka_unit_test(test_copy_out),
+		cmocka_unit_test(test_closed_stdout_sends_sigpipe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
