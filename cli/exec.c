@@ -485,14 +485,14 @@ static void tty_raw(struct exec_run *r)
 		return;
 	t = r->saved_tty;
 	cfmakeraw(&t);
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0)
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
 		r->tty_raw = true;
 }
 
 static void tty_restore(struct exec_run *r)
 {
 	if (r->tty_raw)
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &r->saved_tty);
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &r->saved_tty);
 	r->tty_raw = false;
 }
 

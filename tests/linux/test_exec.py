@@ -266,19 +266,23 @@ def test_tty_shell_with_job_control_and_window_size(arcvm):
     os.close(slave)
     deadline = time.monotonic() + PTY_TIMEOUT
     try:
-        os.write(master, b"stty size; echo SIZE-DONE\n")
-        out = read_until(master, proc, b"SIZE-DONE\r\n", deadline)
-        assert b"31 97" in out
+        # The guest shell's prompt: arcvm has the terminal in raw mode by then.
+        read_until(master, proc, b"# ", deadline)
+        # Markers are computed by the shell, so the terminal's echo of the
+        # typed line never matches them.
+        os.write(master, b"stty size; echo SIZE-$((40+2))\n")
+        out = read_until(master, proc, b"SIZE-42\r\n", deadline)
+        assert b"31 97\r\n" in out
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         # SIGWINCH as a terminal sends on a resize; arcvm handles it before
         # the keystrokes written after it, so no waiting is needed.
         proc.send_signal(28)
-        os.write(master, b"stty size; echo RESIZED\n")
-        out = read_until(master, proc, b"RESIZED\r\n", deadline)
-        assert b"40 120" in out
-        os.write(master, b"sleep 100 & jobs; kill %1; wait; echo JOBS-DONE\n")
-        out = read_until(master, proc, b"JOBS-DONE\r\n", deadline)
-        assert b"sleep 100" in out
+        os.write(master, b"stty size; echo RESIZED-$((40+3))\n")
+        out = read_until(master, proc, b"RESIZED-43\r\n", deadline)
+        assert b"40 120\r\n" in out
+        os.write(master, b"sleep 100 & jobs; kill %1; wait; echo JOBS-$((40+4))\n")
+        out = read_until(master, proc, b"JOBS-44\r\n", deadline)
+        assert b"Running" in out  # `jobs` lists the background job
         os.write(master, b"exit 7\n")
         assert proc.wait(timeout=max(1, deadline - time.monotonic())) == 7
     finally:
