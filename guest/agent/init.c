@@ -267,7 +267,15 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &chld, &old_mask);
 	int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	int lfd = listen_vsock();
-	agent_log("ready on vsock port %u", PROTO_PORT);
+	char up[32] = "?";
+	int ufd = open("/proc/uptime", O_RDONLY | O_CLOEXEC);
+	if (ufd >= 0) {
+		ssize_t n = read(ufd, up, sizeof(up) - 1);
+		up[n > 0 ? n : 0] = '\0';
+		up[strcspn(up, " ")] = '\0';
+		close(ufd);
+	}
+	agent_log("ready on vsock port %u, %s s after boot", PROTO_PORT, up);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
 		if (poll(p, sfd >= 0 ? 2 : 1, sfd >= 0 ? -1 : 1000) < 0 && errno != EINTR)
