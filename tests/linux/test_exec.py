@@ -191,7 +191,9 @@ PROGRAM = {
 def test_build_a_c_program_from_a_share(exec_, tmp_path):
     """The guest has no compiler of its own, so the host's /usr (gcc, make,
     binutils, libc headers) is shared read-only at /usr; the sources are a
-    read-write share and the binary the guest builds lands on the host."""
+    read-write share and the binary the guest builds lands on the host.
+    Debian's merged /usr needs /lib64 and /lib/x86_64-linux-gnu (where the
+    dynamic loader's absolute link points) in the guest's own root."""
     if not shutil.which("gcc") or not shutil.which("make"):
         pytest.skip("gcc and make are needed on the host (shared into the guest)")
     src = tmp_path / "src"
@@ -199,7 +201,8 @@ def test_build_a_c_program_from_a_share(exec_, tmp_path):
     for name, text in PROGRAM.items():
         (src / name).write_text(text)
     r = exec_("--mem", "1G", "--share", "/usr:/usr:ro", "--share", f"{src}:/src:rw", "--",
-              "sh", "-c", "ln -s usr/lib64 /lib64 && make -C /src CC=gcc")
+              "sh", "-c", "ln -s usr/lib64 /lib64 && ln -s /usr/lib/x86_64-linux-gnu /lib/ &&"
+              " make -C /src CC=gcc")
     assert r.status == 0, r
     app = src / "app"
     assert app.exists(), r
