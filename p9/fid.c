@@ -12,16 +12,20 @@
 
 #include "p9/proto.h"
 
+/* Fibonacci hashing: the top bits of the product, so ids the guest picks
+ * with equal low bits (multiples of a power of two) still spread out. */
 static uint32_t home(const struct p9_fids *t, uint32_t id)
 {
-	return (id * 0x9e3779b1u) & (t->nslots - 1);
+	return (id * 0x9e3779b1u) >> t->shift;
 }
 
 int p9_fids_init(struct p9_fids *t, uint32_t max)
 {
-	uint32_t nslots = 16;
-	while (nslots < 2 * max)
+	uint32_t nslots = 16, shift = 28;
+	while (nslots < 2 * max) {
 		nslots *= 2;
+		shift--;
+	}
 	t->fids = calloc(max, sizeof(*t->fids));
 	t->index = calloc(nslots, sizeof(*t->index));
 	if (!t->fids || !t->index) {
@@ -30,6 +34,7 @@ int p9_fids_init(struct p9_fids *t, uint32_t max)
 		return -ENOMEM;
 	}
 	t->nslots = nslots;
+	t->shift = shift;
 	t->max = max;
 	t->count = 0;
 	for (uint32_t i = 0; i < max; i++)

@@ -40,6 +40,7 @@ struct p9_fids {
 	struct p9_fid *fids;     /* max entries */
 	uint32_t *index;         /* nslots entries: position in fids[] + 1, 0 = empty */
 	uint32_t nslots;         /* power of two >= 2 * max */
+	uint32_t shift;          /* 32 - log2(nslots) */
 	uint32_t max, count;
 	uint32_t free_head;      /* first free entry + 1, 0 = none */
 };
