@@ -64,6 +64,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  run        boot a kernel with its serial console on this terminal\n"
+	      "  exec       run a command in a fresh micro-VM and return its status\n"
 	      "  version    print the version\n"
 	      "  help       this text\n"
 	      "\n"
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "exec") == 0)
+		return cli_exec(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("arcvm %s\n", ARCVM_VERSION);
 		return CLI_OK;

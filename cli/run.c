@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "cli/console.h"
 #include "cli/drive_opt.h"
 
@@ -39,6 +40,7 @@ static void run_usage(FILE *f)
 	      "  --root IMG        boot from the ext4 image IMG (a drive with root=1)\n"
 	      "  --console KIND    serial (ttyS0, default) or virtio (hvc0)\n"
 	      "  --rng             attach a virtio-rng entropy device\n"
+	      "  --config FILE     VM config file (JSON, docs/cli.md); options override it\n"
 	      "  --share DIR:TAG[:ro]  share host folder DIR over virtio-9p; in the guest:\n"
 	      "                    mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt\n"
 	      "  --vsock UDS       attach virtio-vsock (guest CID 3), reached through the Unix\n"
@@ -184,6 +186,7 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		{ "mem", required_argument, 0, 'm' }, { "cpus", required_argument, 0, 'p' },
 		{ "allow-pvm", no_argument, 0, 'P' }, { "bios", required_argument, 0, 'b' },
 		{ "drive", required_argument, 0, 'd' }, { "root", required_argument, 0, 'r' },
+		{ "config", required_argument, 0, 'F' },
 		{ "console", required_argument, 0, 'C' }, { "rng", no_argument, 0, 'R' },
 		{ "vsock", required_argument, 0, 'V' }, { "share", required_argument, 0, 'S' }, { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
@@ -230,6 +233,7 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 			}
 			break;
 		case 'R': cfg->rng = true; break;
+		case 'F': break; /* read first, in cli_run */
 		case 'S':
 			if (add_share(cfg, optarg))
 				return -1;
@@ -301,8 +305,20 @@ int cli_run(int argc, char **argv)
 	const char *append = NULL, *bios = NULL;
 	int verbose = 0;
 	bool mem_given = false;
-	if (parse_run_args(argc, argv, &cfg, &append, &bios, &mem_given, &verbose))
+	/* The config file first, so the options parsed next override it. */
+	struct cli_file_config file = { 0 };
+	const char *config = cli_config_arg(argc, argv);
+	char msg[CLI_ERRMSG];
+	if (config && (cli_config_load(config, &file, msg, sizeof(msg)) ||
+		       cli_config_apply(&file, &cfg, msg, sizeof(msg)))) {
+		cli_error("%s", msg);
+		cli_config_free(&file);
 		return CLI_USAGE;
+	}
+	if (parse_run_args(argc, argv, &cfg, &append, &bios, &mem_given, &verbose)) {
+		cli_config_free(&file);
+		return CLI_USAGE;
+	}
 	char *owned_kernel = NULL, *owned_initrd = NULL, *cmdline = NULL;
 	uint8_t *firmware = NULL;
 	int status = CLI_ERROR;
@@ -331,5 +347,6 @@ out:
 	free(firmware);
 	for (int i = 0; i < cfg.ndrives; i++)
 		cli_drive_free(&cfg.drives[i]);
+	cli_config_free(&file);
 	return status;
 }

@@ -48,3 +48,5 @@ guest-info: guest
 	@echo "vmlinux (ELF):  $(GUEST_VMLINUX)"
 	@echo "initramfs:      $(GUEST_INITRD)"
 	@echo "modules:        $(GUEST_DIR)/modules/lib/modules/$$(cat $(GUEST_RELEASE))"
+
+include guest/agent/agent.mk

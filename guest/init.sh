@@ -11,6 +11,7 @@
 #   arcvm.modules=1    insmod the modules listed in /lib/modules/load-order
 #                      (before ARCVM-INIT-READY)
 #   arcvm.exit=HOW     how to end: poweroff (default), reboot, halt, panic
+#   arcvm.agent=1      exec /sbin/arcvm-init at once (the `arcvm exec` agent)
 # After a command it prints ARCVM-RUN-EXIT=<status>. With no arcvm.* option
 # it only prints the banner and ends.
 # Nothing here may exit: PID 1 exiting panics the kernel, so every path ends
@@ -19,6 +20,8 @@
 export PATH=/bin HOME=/ TERM=linux
 
 mount -t proc proc /proc
+# arcvm exec: the agent does its own mounts and module loading (guest/agent/).
+case " $(cat /proc/cmdline) " in *" arcvm.agent=1 "*) exec /sbin/arcvm-init ;; esac
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 # The cpio carries /dev/console; mounting devtmpfs over /dev hides it, so

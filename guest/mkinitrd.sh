@@ -35,6 +35,8 @@ for applet in $("$busybox" --list); do
 done
 cp "$init" "$stage/init"
 chmod 755 "$stage/init"
+# The exec agent (/sbin/arcvm-init), when the build names it (guest/agent/agent.mk).
+[ -z "${ARCVM_INIT_BIN:-}" ] || cp "$ARCVM_INIT_BIN" "$stage/bin/arcvm-init"
 
 : >"$stage/lib/modules/load-order"
 if [ $# -gt 0 ]; then

@@ -1,0 +1,709 @@
+/*
+ * exec.c - `arcvm exec`: run one command in a fresh micro-VM and return its
+ * output and exit status.
+ *
+ * The VM boots the built-in guest with /sbin/arcvm-init as PID 1 (rdinit),
+ * host folders as 9p shares, and a vsock whose host end is a Unix socket in
+ * a private temporary folder. arcvm connects to the agent there, runs the
+ * protocol (exec_session.c), fetches --copy-out files, asks the agent to
+ * power off and waits (bounded) for the VM to stop. The temporary folder,
+ * the terminal mode and the VM are undone on every exit path.
+ *
+ * Exit status: the command's own, 128+N when it died of signal N, 124 when
+ * --timeout killed it, 125 when arcvm itself could not run it (docs/cli.md).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/config.h"
+#include "cli/drive_opt.h"
+#include "cli/exec_session.h"
+
+#define EXEC_TIMEOUT_STATUS 124
+#define EXEC_FAILED 125
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off quiet"
+#define AGENT_CMDLINE "arcvm.agent=1 arcvm.modules=1 rdinit=/sbin/arcvm-init"
+#define MAX_COPY_OUT 16
+#define DEFAULT_BOOT_TIMEOUT 120    /* s: until the agent answers; the test host is slow */
+#define POWEROFF_WAIT_MS 10000      /* after SHUTDOWN, before a hard stop */
+#define COPY_IDLE_MS 60000          /* between two frames of a copied file */
+#define LOG_TAIL 3000               /* bytes of the console log shown on failure */
+
+struct exec_opts {
+	struct arcvm_config cfg;
+	struct cli_file_config file;   /* --config; owns the strings cfg borrows */
+	struct cli_share shares[ARCVM_MAX_SHARES];
+	int nshares;
+	const char *env[CLI_MAX_ENV * 2];
+	int nenv;
+	const char *workdir;
+	bool user;
+	uint32_t uid, gid;
+	long timeout, boot_timeout;
+	bool tty;
+	const char *copy_guest[MAX_COPY_OUT], *copy_host[MAX_COPY_OUT];
+	int ncopy;
+	int verbose;
+	char **argv;                   /* the command */
+	int argc;
+};
+
+/* What must be undone; filled as it is acquired. */
+struct exec_run {
+	char dir[64];                  /* private temporary folder, "" when none */
+	char uds[96];                  /* fits sockaddr_un with "_PORT" added */
+	char log[128];
+	int log_fd;
+	struct arcvm_vm *vm;
+	bool tty_raw;
+	struct termios saved_tty;
+};
+
+static int wake_pipe[2] = { -1, -1 };
+static struct arcvm_vm *volatile signal_vm;
+
+/* Signals go to the session loop through a pipe, one byte each. */
+static void on_signal(int sig)
+{
+	int saved = errno;
+	uint8_t b = (uint8_t)sig;
+	if (write(wake_pipe[1], &b, 1) < 0) {
+		/* The pipe is full: the loop has plenty to wake up for already. */
+	}
+	errno = saved;
+}
+
+static void exec_usage(FILE *f)
+{
+	fputs("usage: arcvm exec [OPTIONS] -- CMD [ARGS...]\n"
+	      "Runs CMD in a fresh micro-VM and exits with its status.\n\n"
+	      "  --cpus N               vCPUs (default 1)\n"
+	      "  --mem SIZE             guest memory (default 512M)\n"
+	      "  --kernel PATH          guest kernel (default: the built-in image)\n"
+	      "  --initrd PATH          initramfs (must hold /sbin/arcvm-init)\n"
+	      "  --share HOST:GUEST[:ro|rw]  share a host folder (repeatable; default rw)\n"
+	      "  --env K=V              set a variable for CMD (repeatable)\n"
+	      "  --workdir DIR          CMD's working folder in the guest (default /)\n"
+	      "  --user UID[:GID]       run CMD as this numeric user (default root)\n"
+	      "  --timeout SECS         kill CMD and the VM after SECS; exit status 124\n"
+	      "  -t, --tty              run CMD on a pty (interactive shells)\n"
+	      "  --copy-out GUEST:HOST  fetch a guest file after CMD ends (repeatable)\n"
+	      "  --config FILE          VM config file (JSON); options override it\n"
+	      "  --boot-timeout SECS    how long to wait for the guest agent (default 120)\n"
+	      "  -v, --verbose          show the guest's console\n\n"
+	      "Exit status: CMD's own; 128+N when CMD died of signal N; 124 timeout;\n"
+	      "125 arcvm could not run CMD; 126/127 CMD not executable / not found.\n", f);
+}
+
+static int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi) {
+		cli_error("bad --%s '%s': expected a whole number from %ld to %ld", opt, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_user(const char *s, struct exec_opts *o)
+{
+	char *end;
+	errno = 0;
+	unsigned long uid = strtoul(s, &end, 10), gid = uid;
+	if (!errno && end != s && *end == ':') {
+		const char *g = end + 1;
+		gid = strtoul(g, &end, 10);
+		if (end == g)
+			errno = EINVAL;
+	}
+	if (errno || end == s || *end || s[0] == '-' || uid > 0xFFFFFFFEul || gid > 0xFFFFFFFEul) {
+		cli_error("bad --user '%s': expected UID or UID:GID (numbers)", s);
+		return -1;
+	}
+	o->user = true;
+	o->uid = (uint32_t)uid;
+	o->gid = (uint32_t)gid;
+	return 0;
+}
+
+static int add_copy_out(const char *s, struct exec_opts *o)
+{
+	const char *colon = strchr(s, ':');
+	if (!colon || s[0] != '/' || !colon[1]) {
+		cli_error("bad --copy-out '%s': expected /GUEST/PATH:HOST_PATH", s);
+		return -1;
+	}
+	if (o->ncopy == MAX_COPY_OUT) {
+		cli_error("too many --copy-out (at most %d)", MAX_COPY_OUT);
+		return -1;
+	}
+	o->copy_guest[o->ncopy] = strndup(s, (size_t)(colon - s));
+	o->copy_host[o->ncopy++] = colon + 1;
+	return o->copy_guest[o->ncopy - 1] ? 0 : -1;
+}
+
+static int add_share(const char *spec, struct exec_opts *o)
+{
+	char msg[CLI_ERRMSG];
+	if (o->nshares == ARCVM_MAX_SHARES) {
+		cli_error("too many shares (at most %d)", ARCVM_MAX_SHARES);
+		return -1;
+	}
+	if (cli_parse_share(spec, NULL, &o->shares[o->nshares], msg, sizeof(msg))) {
+		cli_error("bad --share: %s", msg);
+		return -1;
+	}
+	o->nshares++;
+	return 0;
+}
+
+static int add_env(const char *kv, struct exec_opts *o)
+{
+	if (!strchr(kv, '=') || kv[0] == '=') {
+		cli_error("bad --env '%s': expected NAME=VALUE", kv);
+		return -1;
+	}
+	if (o->nenv == (int)(sizeof(o->env) / sizeof(o->env[0]))) {
+		cli_error("too many --env");
+		return -1;
+	}
+	o->env[o->nenv++] = kv;
+	return 0;
+}
+
+static int parse_size_opt(const char *s, uint64_t *out)
+{
+	struct arcvm_error err;
+	if (arcvm_parse_size(s, out, &err)) {
+		cli_error("bad --mem: %s", err.msg);
+		return -1;
+	}
+	if (*out == 0) {
+		cli_error("bad --mem '%s': guest memory must be larger than 0", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_option(int c, struct exec_opts *o)
+{
+	long v;
+	switch (c) {
+	case 'p':
+		if (parse_long("cpus", optarg, 1, ARCVM_MAX_CPUS, &v))
+			return -1;
+		o->cfg.cpus = (int)v;
+		return 0;
+	case 'm': return parse_size_opt(optarg, &o->cfg.mem_size);
+	case 'k': o->cfg.kernel_path = optarg; return 0;
+	case 'i': o->cfg.initrd_path = optarg; return 0;
+	case 's': return add_share(optarg, o);
+	case 'e': return add_env(optarg, o);
+	case 'w':
+		if (optarg[0] != '/') {
+			cli_error("bad --workdir '%s': expected an absolute guest path", optarg);
+			return -1;
+		}
+		o->workdir = optarg;
+		return 0;
+	case 'u': return parse_user(optarg, o);
+	case 'T': return parse_long("timeout", optarg, 1, 100L * 365 * 86400, &o->timeout);
+	case 'B': return parse_long("boot-timeout", optarg, 1, 86400, &o->boot_timeout);
+	case 't': o->tty = true; return 0;
+	case 'c': return add_copy_out(optarg, o);
+	case 'F': return 0; /* read before the other options: cli_config_arg */
+	case 'v': o->verbose++; return 0;
+	case 'h': exec_usage(stdout); exit(CLI_OK);
+	default: exec_usage(stderr); return -1;
+	}
+}
+
+static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
+{
+	static const struct option opts[] = {
+		{ "cpus", required_argument, 0, 'p' }, { "mem", required_argument, 0, 'm' },
+		{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
+		{ "share", required_argument, 0, 's' }, { "env", required_argument, 0, 'e' },
+		{ "workdir", required_argument, 0, 'w' }, { "user", required_argument, 0, 'u' },
+		{ "timeout", required_argument, 0, 'T' }, { "tty", no_argument, 0, 't' },
+		{ "copy-out", required_argument, 0, 'c' }, { "config", required_argument, 0, 'F' },
+		{ "boot-timeout", required_argument, 0, 'B' },
+		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	int c;
+	optind = 1;
+	/* '+': stop at the first non-option, so CMD's own options stay CMD's. */
+	while ((c = getopt_long(argc, argv, "+tvh", opts, NULL)) != -1)
+		if (parse_option(c, o))
+			return -1;
+	if (optind >= argc) {
+		cli_error("no command given (arcvm exec [OPTIONS] -- CMD [ARGS...])");
+		return -1;
+	}
+	o->argv = argv + optind;
+	o->argc = argc - optind;
+	return 0;
+}
+
+/* The config file first; options parsed afterwards override it. */
+static int apply_file(const char *path, struct exec_opts *o)
+{
+	char msg[CLI_ERRMSG];
+	struct cli_file_config *f = &o->file;
+	if (cli_config_load(path, f, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		return -1;
+	}
+	if (f->ndrives) {
+		cli_error("%s: disk drives are not supported by arcvm exec yet (use shares)", path);
+		return -1;
+	}
+	if (f->cpus)
+		o->cfg.cpus = f->cpus;
+	if (f->mem)
+		o->cfg.mem_size = f->mem;
+	o->cfg.kernel_path = f->kernel;
+	o->cfg.initrd_path = f->initrd;
+	/* The file's shares come first; --share adds to them. */
+	for (int i = 0; i < f->nshares; i++) {
+		o->shares[o->nshares++] = f->shares[i];
+		memset(&f->shares[i], 0, sizeof(f->shares[i]));
+	}
+	f->nshares = 0;
+	for (int i = 0; i < f->nenv; i++)
+		o->env[o->nenv++] = f->env[i];
+	return 0;
+}
+
+static void free_opts(struct exec_opts *o)
+{
+	for (int i = 0; i < o->nshares; i++)
+		cli_share_free(&o->shares[i]);
+	for (int i = 0; i < o->ncopy; i++)
+		free((char *)o->copy_guest[i]);
+	cli_config_free(&o->file);
+}
+
+/* ---- the VM ------------------------------------------------------------ */
+
+static char *guest_file(const char *name)
+{
+	char *p;
+	return asprintf(&p, "%s/%s", cli_guest_dir(), name) < 0 ? NULL : p;
+}
+
+/* Kernel and initrd: the options', the file's, or the built-in guest's. */
+static int pick_guest(struct exec_opts *o, char **own_kernel, char **own_initrd)
+{
+	if (!o->cfg.kernel_path) {
+		*own_kernel = guest_file("vmlinux");
+		if (*own_kernel && access(*own_kernel, R_OK)) {
+			free(*own_kernel);
+			*own_kernel = guest_file("vmlinuz");
+		}
+		if (!*own_kernel || access(*own_kernel, R_OK)) {
+			cli_error("no built-in guest in %s (run 'make guest')", cli_guest_dir());
+			return -1;
+		}
+		o->cfg.kernel_path = *own_kernel;
+	}
+	if (!o->cfg.initrd_path) {
+		*own_initrd = guest_file("initrd.cpio.gz");
+		o->cfg.initrd_path = *own_initrd;
+	}
+	return 0;
+}
+
+static char *build_cmdline(const struct exec_opts *o)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s %s", o->file.cmdline ? o->file.cmdline : DEFAULT_CMDLINE,
+		     AGENT_CMDLINE) < 0)
+		return NULL;
+	for (int i = 0; i < o->nshares && s; i++) {
+		char *t = NULL;
+		if (asprintf(&t, "%s arcvm.share=%s:%s%s", s, cli_share_tag(i), o->shares[i].guest,
+			     o->shares[i].read_only ? ":ro" : "") < 0)
+			t = NULL;
+		free(s);
+		s = t;
+	}
+	char *t = NULL;
+	if (s && asprintf(&t, "%s quiet", s) < 0)
+		t = NULL;
+	free(s);
+	return t;
+}
+
+static int make_private_dir(struct exec_run *r)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp || strlen(tmp) > 40)
+		tmp = "/tmp";
+	snprintf(r->dir, sizeof(r->dir), "%s/arcvm-exec.XXXXXX", tmp);
+	if (!mkdtemp(r->dir)) {
+		cli_error("cannot create a temporary folder in %s: %s", tmp, strerror(errno));
+		r->dir[0] = '\0';
+		return -1;
+	}
+	snprintf(r->uds, sizeof(r->uds), "%s/vsock", r->dir);
+	snprintf(r->log, sizeof(r->log), "%s/console.log", r->dir);
+	r->log_fd = open(r->log, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (r->log_fd < 0) {
+		cli_error("cannot create %s: %s", r->log, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void remove_private_dir(struct exec_run *r)
+{
+	if (!r->dir[0])
+		return;
+	DIR *d = opendir(r->dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(r->dir);
+	r->dir[0] = '\0';
+}
+
+/* The end of the guest's console log, for a failure message. */
+static void show_log_tail(const struct exec_run *r, int verbose)
+{
+	if (verbose || r->log_fd < 0)
+		return;
+	off_t size = lseek(r->log_fd, 0, SEEK_END);
+	off_t from = size > LOG_TAIL ? size - LOG_TAIL : 0;
+	char buf[LOG_TAIL];
+	ssize_t n = pread(r->log_fd, buf, sizeof(buf), from);
+	if (n <= 0)
+		return;
+	fprintf(stderr, "arcvm: the guest's console ended with:\n");
+	fwrite(buf, 1, (size_t)n, stderr);
+	if (buf[n - 1] != '\n')
+		fputc('\n', stderr);
+}
+
+static bool vm_alive(void *opaque, char *msg, size_t len)
+{
+	enum arcvm_exit_reason why;
+	struct arcvm_error err;
+	if (arcvm_vm_wait(opaque, 0, &why, &err) != 0)
+		return true;
+	snprintf(msg, len, "the VM stopped (%s) before the command finished",
+		 arcvm_exit_reason_name(why));
+	return false;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One attempt: connect and say CONNECT; the fd once the vsock says OK. */
+static int try_connect(const char *uds)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", uds);
+	char line[64];
+	int n = snprintf(line, sizeof(line), "CONNECT %u\n", PROTO_PORT);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
+		goto fail;
+	/* Byte by byte: what follows the OK line is already the agent's HELLO. */
+	for (size_t i = 0; i < sizeof(line) - 1; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 2000) != 1 || read(fd, &line[i], 1) != 1)
+			goto fail;
+		if (line[i] == '\n') {
+			line[i] = '\0';
+			if (strncmp(line, "OK ", 3) == 0)
+				return fd;
+			goto fail;
+		}
+	}
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Retries until the agent listens, the VM dies, a signal comes or the
+ * boot deadline passes. */
+static int connect_agent(struct exec_run *r, long boot_timeout, int *stop_sig)
+{
+	int64_t end = mono_ms() + boot_timeout * 1000;
+	char msg[256];
+	while (mono_ms() < end) {
+		int fd = try_connect(r->uds);
+		if (fd >= 0)
+			return fd;
+		if (!vm_alive(r->vm, msg, sizeof(msg))) {
+			cli_error("the VM stopped before its agent answered");
+			return -1;
+		}
+		struct pollfd p = { .fd = wake_pipe[0], .events = POLLIN };
+		uint8_t sig;
+		if (poll(&p, 1, 50) == 1 && read(wake_pipe[0], &sig, 1) == 1 && sig != SIGWINCH) {
+			*stop_sig = sig;
+			return -1;
+		}
+	}
+	cli_error("the guest agent did not answer within %ld s (see --boot-timeout)", boot_timeout);
+	return -1;
+}
+
+static void tty_raw(struct exec_run *r)
+{
+	struct termios t;
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &r->saved_tty))
+		return;
+	t = r->saved_tty;
+	cfmakeraw(&t);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
+		r->tty_raw = true;
+}
+
+static void tty_restore(struct exec_run *r)
+{
+	if (r->tty_raw)
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &r->saved_tty);
+	r->tty_raw = false;
+}
+
+
+/* ---- the command ------------------------------------------------------- */
+
+/* Later entries win (options over the file): earlier ones of a name go. */
+static int dedupe_env(const char **env, int n)
+{
+	int out = 0;
+	for (int i = 0; i < n; i++) {
+		size_t klen = strcspn(env[i], "=") + 1;
+		bool later = false;
+		for (int j = i + 1; j < n && !later; j++)
+			later = strncmp(env[i], env[j], klen) == 0;
+		if (!later)
+			env[out++] = env[i];
+	}
+	return out;
+}
+
+static void fill_request(struct exec_opts *o, struct proto_exec *e, const char **env)
+{
+	int n = 0;
+	const char *term = getenv("TERM");
+	static char term_kv[128];
+	if (o->tty && term && snprintf(term_kv, sizeof(term_kv), "TERM=%s", term) < (int)sizeof(term_kv))
+		env[n++] = term_kv;   /* first, so --env TERM=... wins */
+	for (int i = 0; i < o->nenv; i++)
+		env[n++] = o->env[i];
+	n = dedupe_env(env, n);
+	env[n] = NULL;
+	memset(e, 0, sizeof(*e));
+	e->flags = (o->tty ? PROTO_EXEC_TTY : 0) | (o->user ? PROTO_EXEC_USER : 0);
+	e->uid = o->uid;
+	e->gid = o->gid;
+	struct winsize ws;
+	if (o->tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+		e->rows = ws.ws_row;
+		e->cols = ws.ws_col;
+	}
+	e->workdir = o->workdir ? o->workdir : "";
+	e->argc = (uint32_t)o->argc;
+	e->argv = (const char **)o->argv;
+	e->envc = (uint32_t)n;
+	e->env = env;
+}
+
+static int copy_outs(struct exec_opts *o, struct exec_conn *c)
+{
+	char msg[1024];
+	for (int i = 0; i < o->ncopy; i++) {
+		if (exec_session_copy_out(c, o->copy_guest[i], o->copy_host[i], COPY_IDLE_MS, msg,
+					  sizeof(msg))) {
+			cli_error("--copy-out %s: %s", o->copy_guest[i], msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Maps how the session ended to arcvm's status, printing why if needed. */
+static int session_status(struct exec_opts *o, struct exec_run *r, const struct exec_result *res)
+{
+	switch (res->end) {
+	case EXEC_END_EXIT:
+		return exec_status_of(res->kind, res->code);
+	case EXEC_END_TIMEOUT:
+		cli_error("the command did not finish within %ld s: stopped it and the VM", o->timeout);
+		return EXEC_TIMEOUT_STATUS;
+	case EXEC_END_SIGNAL:
+		return 128 + (int)res->code;
+	default:
+		cli_error("%s", res->msg);
+		show_log_tail(r, o->verbose);
+		return EXEC_FAILED;
+	}
+}
+
+/* Runs the command over the connection, then the copies and SHUTDOWN.
+ * Returns arcvm's exit status; *graceful says the agent was asked to power off. */
+static int run_command(struct exec_opts *o, struct exec_run *r, int fd, bool *graceful)
+{
+	struct exec_conn c;
+	char msg[1024];
+	const char *env[CLI_MAX_ENV * 2 + 2];
+	struct proto_exec e;
+	struct exec_result res;
+	if (exec_conn_init(&c, fd)) {
+		close(fd);
+		cli_error("out of memory");
+		return EXEC_FAILED;
+	}
+	int status = EXEC_FAILED;
+	if (exec_session_hello(&c, 10000, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		show_log_tail(r, o->verbose);
+		goto out;
+	}
+	fill_request(o, &e, env);
+	struct exec_io io = {
+		.in_fd = fcntl(STDIN_FILENO, F_GETFD) < 0 ? -1 : STDIN_FILENO,
+		.out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO, .wake_fd = wake_pipe[0],
+		.deadline_ms = o->timeout ? mono_ms() + o->timeout * 1000 : 0,
+		.alive = vm_alive, .opaque = r->vm,
+	};
+	if (o->tty)
+		tty_raw(r);
+	exec_session_run(&c, &e, &io, &res);
+	tty_restore(r);
+	status = session_status(o, r, &res);
+	if (res.end != EXEC_END_EXIT)
+		goto out;
+	if (copy_outs(o, &c))
+		status = EXEC_FAILED;
+	*graceful = exec_session_shutdown(&c, 2000) == 0;
+out:
+	exec_conn_close(&c);
+	return status;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Boots, connects and runs; every acquisition is undone by the caller. */
+static int boot_and_run(struct exec_opts *o, struct exec_run *r)
+{
+	struct arcvm_error err;
+	if (arcvm_vm_create(&o->cfg, &r->vm, &err)) {
+		cli_error("%s", err.msg);
+		return EXEC_FAILED;
+	}
+	if (arcvm_vm_boot(r->vm, &err)) {
+		cli_error("%s", err.msg);
+		return EXEC_FAILED;
+	}
+	int stop_sig = 0;
+	int fd = connect_agent(r, o->boot_timeout, &stop_sig);
+	if (fd < 0) {
+		if (stop_sig)
+			return 128 + stop_sig;
+		show_log_tail(r, o->verbose);
+		return EXEC_FAILED;
+	}
+	bool graceful = false;
+	int status = run_command(o, r, fd, &graceful);
+	enum arcvm_exit_reason why;
+	if (!graceful || arcvm_vm_wait(r->vm, POWEROFF_WAIT_MS, &why, &err))
+		arcvm_vm_request_stop(r->vm);
+	return status;
+}
+
+static int exec_vm(struct exec_opts *o)
+{
+	struct exec_run r = { .log_fd = -1 };
+	char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+	int status = EXEC_FAILED;
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		cli_error("pipe: %s", strerror(errno));
+		return EXEC_FAILED;
+	}
+	install_signals();
+	if (pick_guest(o, &kernel, &initrd) || make_private_dir(&r))
+		goto out;
+	cmdline = build_cmdline(o);
+	if (!cmdline)
+		goto out;
+	o->cfg.cmdline = cmdline;
+	o->cfg.console_in_fd = -1;
+	o->cfg.console_out_fd = o->verbose ? STDERR_FILENO : r.log_fd;
+	o->cfg.rng = true;
+	o->cfg.vsock_uds_path = r.uds;
+	o->cfg.vsock_cid = 3;
+	for (int i = 0; i < o->nshares; i++)
+		o->cfg.shares[i] = (struct arcvm_share){ .host_path = o->shares[i].host,
+			.tag = cli_share_tag(i), .read_only = o->shares[i].read_only };
+	o->cfg.nshares = o->nshares;
+	o->cfg.log = cli_log;
+	o->cfg.log_opaque = &o->verbose;
+	status = boot_and_run(o, &r);
+out:
+	tty_restore(&r);
+	arcvm_vm_destroy(r.vm);
+	if (r.log_fd >= 0)
+		close(r.log_fd);
+	remove_private_dir(&r);
+	free(kernel);
+	free(initrd);
+	free(cmdline);
+	return status;
+}
+
+int cli_exec(int argc, char **argv)
+{
+	struct exec_opts o = { .boot_timeout = DEFAULT_BOOT_TIMEOUT };
+	arcvm_config_init(&o.cfg);
+	const char *config = cli_config_arg(argc, argv);
+	int status = EXEC_FAILED;
+	if ((config && apply_file(config, &o)) || parse_exec_args(argc, argv, &o))
+		goto out;
+	o.nenv = dedupe_env(o.env, o.nenv);
+	status = exec_vm(&o);
+out:
+	free_opts(&o);
+	return status;
+}

@@ -1,0 +1,37 @@
+/*
+ * agent.h - arcvm-init's parts: PID 1 setup (init.c) and the per-connection
+ * protocol server (session.c, exec.c). The wire format is in proto.h.
+ */
+#ifndef GUEST_AGENT_AGENT_H
+#define GUEST_AGENT_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+/* Prints "arcvm-init: MESSAGE" on the console (the agent's stderr). */
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Set by init.c when a share or module failed during setup; an EXEC is then
+ * refused with this message so the host learns why. NULL when all is well. */
+extern const char *agent_setup_error;
+
+/* Serves one host connection until it closes (session.c). Runs in its own
+ * process, forked by PID 1; never returns on SHUTDOWN (the VM powers off). */
+void agent_serve(int conn);
+
+/* Sends one frame; a blocking write of header and payload. 0 or -errno. */
+int agent_send(int conn, uint8_t type, const void *payload, size_t len);
+/* Sends PROTO_ERROR with errno value `err` and a formatted message. */
+int agent_send_error(int conn, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Runs one decoded EXEC to its end, streaming over `conn` (exec.c). `rx`
+ * holds `*rx_len` bytes already received after the EXEC frame; the function
+ * consumes frames from it and from conn. Returns 0 when EXIT (or an ERROR
+ * explaining why nothing ran) was sent, -1 when the connection is unusable. */
+int agent_run_exec(int conn, const struct proto_exec *e, uint8_t *rx, size_t *rx_len);
+
+#define AGENT_RX_SIZE (PROTO_HEADER_SIZE + PROTO_MAX_PAYLOAD)
+
+#endif
