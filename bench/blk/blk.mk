@@ -15,7 +15,7 @@ BLK_BENCH_ARGS   ?=
 
 $(BLK_BENCH_BLKIO): bench/blk/blkio.c bench/blk/blk.mk
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -static -std=gnu11 $(WARN) -o $@ $<
+	$(CC) -O2 -static -std=gnu11 -pthread $(WARN) -o $@ $<
 
 # The kernel takes concatenated cpio archives: the guest's initramfs, then
 # one holding /bin/blkio.

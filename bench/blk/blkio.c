@@ -6,17 +6,22 @@
  *   blkio seqread  DEV MIB        read MIB MiB from offset 0 in 1 MiB blocks
  *   blkio seqwrite DEV MIB        write MIB MiB from offset 0 in 1 MiB blocks,
  *                                 then fdatasync (counted in the time)
- *   blkio randread DEV COUNT SEED COUNT reads of 4 KiB at 4 KiB-aligned
+ *   blkio randread DEV COUNT SEED [JOBS]
+ *                                 COUNT reads of 4 KiB at 4 KiB-aligned
  *                                 offsets drawn from SEED (the same offsets
- *                                 for the same SEED and device size)
+ *                                 for the same SEED and device size); with
+ *                                 JOBS > 1, JOBS threads share the COUNT and
+ *                                 keep up to JOBS reads in flight
  *
- * Prints one line: BLKIO <mode> bytes=<n> ops=<n> ns=<n> MBps=<x> IOPS=<x>
+ * Prints one line: BLKIO <mode> bytes=<n> ops=<n> ns=<n> MBps=<x> IOPS=<x>,
+ * the mode being randread_qdJOBS for JOBS > 1.
  * (MB = 10^6 bytes). Exits 1 on any I/O error or short transfer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,30 +93,73 @@ static int seq(const char *dev, int fd, int writing, unsigned long mib, char *bu
 	return 0;
 }
 
-static int randread(const char *dev, int fd, unsigned long count, unsigned long seed, char *buf)
+struct rand_job {
+	int fd;
+	uint64_t blocks, state;
+	unsigned long count;
+	char *buf;
+	int failed;
+};
+
+static void *rand_job_run(void *arg)
+{
+	struct rand_job *j = arg;
+	for (unsigned long i = 0; i < j->count; i++) {
+		off_t off = (off_t)(next_rand(&j->state) % j->blocks) * RAND_BLOCK;
+		if (pread(j->fd, j->buf, RAND_BLOCK, off) != (ssize_t)RAND_BLOCK) {
+			j->failed = errno ? errno : EIO;
+			break;
+		}
+	}
+	return NULL;
+}
+
+#define MAX_JOBS 64
+
+static int randread(const char *dev, int fd, unsigned long count, unsigned long seed,
+		    unsigned long jobs, char *buf)
 {
 	uint64_t size;
 	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
 		return fail("BLKGETSIZE64", dev);
-	uint64_t blocks = size / RAND_BLOCK, state = seed | 1;
-	if (blocks == 0) {
-		fprintf(stderr, "blkio: %s is smaller than 4 KiB\n", dev);
+	uint64_t blocks = size / RAND_BLOCK;
+	if (blocks == 0 || jobs > MAX_JOBS || count < jobs) {
+		fprintf(stderr, "blkio: %s too small, or JOBS over %d or over COUNT\n", dev, MAX_JOBS);
 		return 1;
 	}
-	uint64_t t0 = now_ns();
-	for (unsigned long i = 0; i < count; i++) {
-		off_t off = (off_t)(next_rand(&state) % blocks) * RAND_BLOCK;
-		if (pread(fd, buf, RAND_BLOCK, off) != (ssize_t)RAND_BLOCK)
-			return fail("short read on", dev);
+	struct rand_job job[MAX_JOBS];
+	pthread_t tid[MAX_JOBS];
+	for (unsigned long i = 0; i < jobs; i++) {
+		job[i] = (struct rand_job){ .fd = fd, .blocks = blocks, .state = (seed + i) | 1,
+					    .count = count / jobs, .buf = buf + i * RAND_BLOCK };
 	}
-	report("randread", (uint64_t)count * RAND_BLOCK, count, now_ns() - t0);
+	uint64_t t0 = now_ns();
+	for (unsigned long i = 1; i < jobs; i++)
+		if (pthread_create(&tid[i], NULL, rand_job_run, &job[i]) != 0)
+			return fail("pthread_create for", dev);
+	rand_job_run(&job[0]);
+	for (unsigned long i = 1; i < jobs; i++)
+		pthread_join(tid[i], NULL);
+	uint64_t ns = now_ns() - t0;
+	for (unsigned long i = 0; i < jobs; i++) {
+		if (job[i].failed) {
+			errno = job[i].failed;
+			return fail("short read on", dev);
+		}
+	}
+	char mode[32] = "randread";
+	if (jobs > 1)
+		snprintf(mode, sizeof(mode), "randread_qd%lu", jobs);
+	unsigned long done = count / jobs * jobs;
+	report(mode, (uint64_t)done * RAND_BLOCK, done, ns);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 4 || (strcmp(argv[1], "randread") == 0 && argc != 5)) {
-		fprintf(stderr, "usage: blkio seqread|seqwrite DEV MIB | blkio randread DEV COUNT SEED\n");
+	if (argc < 4 || (strcmp(argv[1], "randread") == 0 && argc != 5 && argc != 6)) {
+		fprintf(stderr, "usage: blkio seqread|seqwrite DEV MIB |"
+				" blkio randread DEV COUNT SEED [JOBS]\n");
 		return 2;
 	}
 	const char *mode = argv[1], *dev = argv[2];
@@ -129,8 +177,11 @@ int main(int argc, char **argv)
 	int fd = open(dev, (writing ? O_WRONLY : O_RDONLY) | O_DIRECT);
 	if (fd < 0)
 		return fail("cannot open", dev);
-	int rc = strcmp(mode, "randread") == 0 ? randread(dev, fd, n, parse_num(argv[4]), buf)
-					       : seq(dev, fd, writing, n, buf);
+	int rc;
+	if (strcmp(mode, "randread") == 0)
+		rc = randread(dev, fd, n, parse_num(argv[4]), argc == 6 ? parse_num(argv[5]) : 1, buf);
+	else
+		rc = seq(dev, fd, writing, n, buf);
 	close(fd);
 	free(buf);
 	return rc;
