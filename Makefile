@@ -1,4 +1,4 @@
-# arcvm build. `make` builds the library, the tools and the guest image;
+# arcvm build. `make` builds the library and the tools, `make guest` the guest image;
 # `make run` boots it; `make test` runs every test tier; `make bench` measures.
 #
 # Sources are found by folder, so a new file in a library folder is built
@@ -14,7 +14,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -pthread -fPIC $(WARN) -I. -Iinclude $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 
-LIB_DIRS  := util hv vmm arch/x86 devices virtio io
+LIB_DIRS  := util hv vmm arch/x86 devices virtio io p9
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_LIBS  := -lcjson
@@ -52,11 +52,18 @@ deps:
 run: deps all guest testhost
 	@scripts/run-demo.sh
 
-# Every tier: unit, native (this host's /dev/kvm), IonVM, Linux (Debian's
+# Every tier: unit (+ a short fuzz run), IonVM (C suite, also with a GC on
+# every allocation), native (tiny guests on this host's /dev/kvm), CLI (arcvm
+# run with firmware images), the test host's self-test, Linux (Debian's
 # kernel, in the test host where this KVM cannot boot it).
 test: deps all guest
 	$(MAKE) test-unit
+	$(MAKE) fuzz FUZZ_SECONDS=5
+	$(MAKE) test-ion
+	$(MAKE) test-ion-gcstress
 	$(MAKE) test-native
+	$(MAKE) test-cli
+	$(MAKE) test-testhost
 	$(MAKE) test-linux
 
 test-linux: all guest testhost
@@ -68,7 +75,7 @@ test-unit: $(UNIT_BINS)
 # Sanitizer build of the whole tree into its own folder.
 asan:
 	$(MAKE) BUILD=build-asan EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
-		EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-unit
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-unit test-native
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -115,7 +115,11 @@ int console_start(struct cli_console *c, struct arcvm_vm *vm)
 		return 0;
 	relay_vm = vm;
 	pthread_t t;
-	int rc = pthread_create(&t, NULL, relay_thread, c);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64u << 10);   /* a 4 KiB buffer is all it keeps */
+	int rc = pthread_create(&t, &attr, relay_thread, c);
+	pthread_attr_destroy(&attr);
 	if (rc)
 		return -rc;
 	pthread_detach(t);   /* blocked in read(stdin); it ends with the process */

@@ -39,6 +39,10 @@ static void run_usage(FILE *f)
 	      "  --root IMG        boot from the ext4 image IMG (a drive with root=1)\n"
 	      "  --console KIND    serial (ttyS0, default) or virtio (hvc0)\n"
 	      "  --rng             attach a virtio-rng entropy device\n"
+	      "  --share DIR:TAG[:ro]  share host folder DIR over virtio-9p; in the guest:\n"
+	      "                    mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt\n"
+	      "  --vsock UDS       attach virtio-vsock (guest CID 3), reached through the Unix\n"
+	      "                    socket UDS: connect, send \"CONNECT <port>\\n\"\n"
 	      "  --bios PATH       boot a real-mode firmware image instead: it ends at 1 MiB and\n"
 	      "                    starts at the reset vector F000:FFF0 (like QEMU's -bios)\n"
 	      "  --allow-pvm       boot on a PVM host anyway (kernel built as a PVM guest)\n"
@@ -145,6 +149,29 @@ static int add_drive(struct arcvm_config *cfg, bool is_root, const char *arg)
 	return 0;
 }
 
+/* --share DIR:TAG[:ro|rw]; the strings point into argv. */
+static int add_share(struct arcvm_config *cfg, char *arg)
+{
+	if (cfg->nshares == ARCVM_MAX_SHARES) {
+		cli_error("too many shares (at most %d)", ARCVM_MAX_SHARES);
+		return -1;
+	}
+	struct arcvm_share *sh = &cfg->shares[cfg->nshares];
+	char *tag = strchr(arg, ':');
+	char *mode = tag ? strchr(tag + 1, ':') : NULL;
+	if (!tag || tag == arg || !tag[1] || (mode && strcmp(mode, ":ro") && strcmp(mode, ":rw"))) {
+		cli_error("bad --share '%s': expected DIR:TAG, DIR:TAG:ro or DIR:TAG:rw", arg);
+		return -1;
+	}
+	*tag++ = '\0';
+	if (mode)
+		*mode++ = '\0';
+	*sh = (struct arcvm_share){ .host_path = arg, .tag = tag,
+				    .read_only = mode && strcmp(mode, "ro") == 0 };
+	cfg->nshares++;
+	return 0;
+}
+
 static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const char **append,
 			  const char **bios, int *verbose)
 {
@@ -154,7 +181,8 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		{ "mem", required_argument, 0, 'm' }, { "cpus", required_argument, 0, 'p' },
 		{ "allow-pvm", no_argument, 0, 'P' }, { "bios", required_argument, 0, 'b' },
 		{ "drive", required_argument, 0, 'd' }, { "root", required_argument, 0, 'r' },
-		{ "console", required_argument, 0, 'C' }, { "rng", no_argument, 0, 'R' }, { "verbose", no_argument, 0, 'v' },
+		{ "console", required_argument, 0, 'C' }, { "rng", no_argument, 0, 'R' },
+		{ "vsock", required_argument, 0, 'V' }, { "share", required_argument, 0, 'S' }, { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct arcvm_error err;
@@ -198,6 +226,14 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 			}
 			break;
 		case 'R': cfg->rng = true; break;
+		case 'S':
+			if (add_share(cfg, optarg))
+				return -1;
+			break;
+		case 'V':
+			cfg->vsock_uds_path = optarg;
+			cfg->vsock_cid = 3;
+			break;
 		case 'v': (*verbose)++; break;
 		case 'h': run_usage(stdout); exit(CLI_OK);
 		default: run_usage(stderr); return -1;
@@ -272,7 +308,8 @@ int cli_run(int argc, char **argv)
 		goto out;
 	}
 	/* Debian's virtio drivers are modules: the initramfs loads them when asked. */
-	bool virtio = cfg.ndrives || cfg.rng || cfg.console == ARCVM_CONSOLE_VIRTIO;
+	bool virtio = cfg.ndrives || cfg.rng || cfg.console == ARCVM_CONSOLE_VIRTIO ||
+		      cfg.vsock_uds_path || cfg.nshares;
 	if (asprintf(&cmdline, "%s%s%s%s%s", cfg.cmdline ? cfg.cmdline : DEFAULT_CMDLINE,
 		     virtio ? " arcvm.modules=1" : "",
 		     cfg.console == ARCVM_CONSOLE_VIRTIO ? " arcvm.console=hvc0" : "",

@@ -189,7 +189,8 @@ int kvm_ioeventfd(struct kvm_vmfd *vm, int efd, uint64_t addr, uint32_t len, boo
 int kvm_get_supported_cpuid(const struct kvm_sys *sys, struct kvm_cpuid2 **out,
 			    struct arcvm_error *err)
 {
-	for (int n = 64; n <= 4096; n *= 2) {
+	/* 256 entries hold every CPU seen so far, so one ioctl normally does. */
+	for (int n = 256; n <= 4096; n *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)n * sizeof(c->entries[0]));
 		if (!c)
 			return err_set(err, ARCVM_E_NOMEM, "out of memory for CPUID");

@@ -85,6 +85,16 @@ struct arcvm_drive {
 
 #define ARCVM_MAX_DRIVES 8
 
+/* A host folder shared with the guest over virtio-9p (9P2000.L). The guest
+ * mounts it with: mount -t 9p -o trans=virtio,version=9p2000.L TAG DIR */
+struct arcvm_share {
+	const char *host_path;
+	const char *tag;           /* mount tag, at most 31 bytes */
+	bool read_only;            /* every write-type request fails with EROFS */
+};
+
+#define ARCVM_MAX_SHARES 8
+
 enum arcvm_console {
 	ARCVM_CONSOLE_SERIAL = 0,  /* COM1 (ttyS0) */
 	ARCVM_CONSOLE_VIRTIO,      /* virtio console (hvc0); COM1 still exists */
@@ -112,6 +122,14 @@ struct arcvm_config {
 	struct arcvm_drive drives[ARCVM_MAX_DRIVES];
 	int ndrives;
 	bool rng;                   /* attach a virtio-rng device */
+	struct arcvm_share shares[ARCVM_MAX_SHARES];
+	int nshares;
+	/* virtio-vsock, Firecracker's convention: when vsock_uds_path is set the
+	 * guest (CID vsock_cid, >= 3) is reached by connecting to that Unix socket
+	 * and sending "CONNECT <port>\n"; the guest's connections to CID 2 port P
+	 * go to the Unix socket "<vsock_uds_path>_<P>". */
+	const char *vsock_uds_path;
+	uint32_t vsock_cid;
 
 	/* /dev/kvm on a PVM host (kvm_pvm) cannot boot an unmodified Linux kernel,
 	 * so arcvm_vm_create refuses a LINUX boot there unless this is set (for

@@ -1,10 +1,10 @@
 /*
  * loop.c - the per-VM I/O thread: an epoll loop that calls device handlers.
  *
- * Handler records are owned by the loop and freed only by io_loop_destroy,
- * so an event already returned by epoll_wait never points at freed memory
- * even if io_loop_del ran on another thread in between; a deleted record is
- * marked dead and skipped.
+ * Handler records are owned by the loop. io_loop_del marks a record dead
+ * (it is skipped) and the I/O thread frees it after the epoll batch in
+ * progress, so an event already returned by epoll_wait never points at
+ * freed memory even if io_loop_del ran on another thread in between.
  */
 #include "io/loop.h"
 
@@ -17,6 +17,10 @@
 #include <unistd.h>
 
 #include "util/err.h"
+
+/* Device handlers keep their buffers small (and the 9p server its own
+ * heap buffers), so 512 KiB of stack is plenty and cheap to set up. */
+#define IO_STACK_SIZE (512u << 10)
 
 struct io_watch {
 	int fd;
@@ -124,6 +128,25 @@ int io_loop_mod(struct io_loop *l, int fd, uint32_t events)
 	return rc;
 }
 
+/* Frees deleted watches. Called on the I/O thread between epoll batches:
+ * a deleted fd has left the epoll set, so no later batch can name it, and
+ * the batch that might have is done. */
+static void io_loop_reap(struct io_loop *l)
+{
+	pthread_mutex_lock(&l->lock);
+	struct io_watch **pp = &l->watches;
+	while (*pp) {
+		struct io_watch *w = *pp;
+		if (w->dead) {
+			*pp = w->next;
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 static void *io_loop_thread(void *arg)
 {
 	struct io_loop *l = arg;
@@ -144,13 +167,18 @@ static void *io_loop_thread(void *arg)
 			if (!dead)
 				w->fn(w->opaque, evs[i].events);
 		}
+		io_loop_reap(l);
 	}
 	return NULL;
 }
 
 int io_loop_start(struct io_loop *l, struct arcvm_error *err)
 {
-	int rc = pthread_create(&l->thread, NULL, io_loop_thread, l);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, IO_STACK_SIZE);
+	int rc = pthread_create(&l->thread, &attr, io_loop_thread, l);
+	pthread_attr_destroy(&attr);
 	if (rc)
 		return err_errno(err, ARCVM_E_IO, rc, "cannot start the I/O thread");
 	pthread_setname_np(l->thread, "arcvm-io");

@@ -123,27 +123,35 @@ int vm_load_guest(struct arcvm_vm *vm, struct arcvm_error *err)
 	return vm->cfg.boot == ARCVM_BOOT_LINUX ? load_linux(vm, err) : load_raw(vm, err);
 }
 
+/* Each vCPU gets its own copy of KVM's leaves, adjusted for its APIC ID. */
 static int setup_cpuid(struct arcvm_vm *vm, struct vcpu *v, struct arcvm_error *err)
 {
-	struct kvm_cpuid2 *cpuid;
-	int rc = kvm_get_supported_cpuid(&vm->kvm, &cpuid, err);
-	if (rc)
-		return rc;
-	x86_cpuid_setup(cpuid, v->fd.id, vm->ncpus > vm->cfg.cpus ? vm->ncpus : vm->cfg.cpus);
-	rc = kvm_vcpu_set_cpuid(&v->fd, cpuid, err);
+	if (!vm->cpuid) {
+		int rc = kvm_get_supported_cpuid(&vm->kvm, &vm->cpuid, err);
+		if (rc)
+			return rc;
+	}
+	size_t size = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
+	struct kvm_cpuid2 *cpuid = malloc(size);
+	if (!cpuid)
+		return err_set(err, ARCVM_E_NOMEM, "out of memory for CPUID");
+	memcpy(cpuid, vm->cpuid, size);
+	x86_cpuid_setup(cpuid, v->fd.id, vm->cfg.cpus);
+	int rc = kvm_vcpu_set_cpuid(&v->fd, cpuid, err);
 	free(cpuid);
 	return rc;
 }
 
 static int setup_msrs(struct vcpu *v, struct arcvm_error *err)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[32];
-	} msrs;
-	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = (uint32_t)x86_boot_msrs(msrs.entries, 32);
-	return kvm_vcpu_set_msrs(&v->fd, &msrs.hdr, err);
+	enum { MAX_BOOT_MSRS = 32 };
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + MAX_BOOT_MSRS * sizeof(msrs->entries[0]));
+	if (!msrs)
+		return err_set(err, ARCVM_E_NOMEM, "out of memory for MSRs");
+	msrs->nmsrs = (uint32_t)x86_boot_msrs(msrs->entries, MAX_BOOT_MSRS);
+	int rc = kvm_vcpu_set_msrs(&v->fd, msrs, err);
+	free(msrs);
+	return rc;
 }
 
 static int setup_fpu(struct vcpu *v, struct arcvm_error *err)

@@ -410,6 +410,7 @@ void arcvm_vm_destroy(struct arcvm_vm *vm)
 	for (int i = 0; i < vm->ncpus; i++)
 		kvm_vcpu_close(&vm->vcpus[i].fd);
 	free(vm->vcpus);
+	free(vm->cpuid);
 	vm_teardown_virtio(vm);   /* after the I/O thread stopped, before the loop is freed */
 	io_loop_destroy(vm->io);
 	uart_destroy(vm->uart);

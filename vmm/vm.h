@@ -56,6 +56,7 @@ struct arcvm_vm {
 
 	struct vcpu *vcpus;
 	int ncpus;
+	struct kvm_cpuid2 *cpuid;       /* KVM's supported leaves, fetched once per VM */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* vCPUs reached pause; resume requested */

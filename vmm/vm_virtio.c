@@ -1,6 +1,6 @@
 /*
  * vm_virtio.c - the VM's virtio devices: the explicit table of what a config
- * asks for (drives in order, entropy, console), each attached to its own
+ * asks for (drives in order, shares, entropy, vsock, console), each attached to its own
  * virtio-mmio slot. Slot n sits at X86_VIRTIO_MMIO_BASE + n * SIZE on GSI
  * X86_VIRTIO_IRQ_BASE + n; the DSDT announces every slot to the guest.
  */
@@ -11,7 +11,9 @@
 #include "util/err.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/p9.h"
 #include "virtio/rng.h"
+#include "virtio/vsock.h"
 #include "vmm/vm.h"
 
 /* Attaches dev to the next free slot; on failure dev is destroyed. */
@@ -54,7 +56,11 @@ int vm_setup_virtio(struct arcvm_vm *vm, struct arcvm_error *err)
 	if (vm->cfg.ndrives < 0 || vm->cfg.ndrives > ARCVM_MAX_DRIVES)
 		return err_set(err, ARCVM_E_INVALID, "%d drives, at most %d", vm->cfg.ndrives,
 			       ARCVM_MAX_DRIVES);
-	bool wants = vm->cfg.ndrives || vm->cfg.rng || vm->cfg.console == ARCVM_CONSOLE_VIRTIO;
+	if (vm->cfg.nshares < 0 || vm->cfg.nshares > ARCVM_MAX_SHARES)
+		return err_set(err, ARCVM_E_INVALID, "%d shares, at most %d", vm->cfg.nshares,
+			       ARCVM_MAX_SHARES);
+	bool wants = vm->cfg.ndrives || vm->cfg.rng || vm->cfg.console == ARCVM_CONSOLE_VIRTIO ||
+		     vm->cfg.vsock_uds_path || vm->cfg.nshares;
 	if (!wants)
 		return 0;
 	/* Interrupts are irqfds into the in-kernel irqchip, which raw boots lack. */
@@ -62,8 +68,19 @@ int vm_setup_virtio(struct arcvm_vm *vm, struct arcvm_error *err)
 		return err_set(err, ARCVM_E_UNSUPPORTED, "virtio devices need a Linux boot");
 	int rc = vm_add_drives(vm, err);
 	struct virtio_dev *dev;
+	for (int i = 0; !rc && i < vm->cfg.nshares; i++) {
+		const struct arcvm_share *sh = &vm->cfg.shares[i];
+		rc = vp9_create(sh->host_path, sh->tag, sh->read_only, &dev, err);
+		if (!rc)
+			rc = vm_attach(vm, dev, err);
+	}
 	if (!rc && vm->cfg.rng) {
 		rc = vrng_create(&dev, err);
+		if (!rc)
+			rc = vm_attach(vm, dev, err);
+	}
+	if (!rc && vm->cfg.vsock_uds_path) {
+		rc = vsock_create(vm->cfg.vsock_cid, vm->cfg.vsock_uds_path, &dev, err);
 		if (!rc)
 			rc = vm_attach(vm, dev, err);
 	}

@@ -285,6 +285,47 @@ static void test_shutdown_of_created_vm(void **state)
 	arcvm_vm_destroy(vm);
 }
 
+static int count_entries(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "ls %s | wc -l", dir);
+	FILE *p = popen(cmd, "r");
+	int n = -1;
+	if (p) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return n;
+}
+
+/* A full create/boot/wait/destroy cycle, and a failed create, leave no
+ * thread or file descriptor behind (memory is LeakSanitizer's job). */
+static void test_no_leaked_threads_or_fds(void **state)
+{
+	struct arcvm_config cfg;
+	RAW(&cfg, ARCVM_BOOT_RAW16, rm_uart_hello);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	cfg.console_out_fd = fds[1];
+	cfg.console_in_fd = fds[0];
+	native_run(&cfg, NULL, NULL);   /* warm-up: libraries open their own fds once */
+	int fds_before = count_entries("/proc/self/fd");
+	int threads_before = count_entries("/proc/self/task");
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(native_run(&cfg, NULL, NULL), ARCVM_EXIT_HALT);
+	struct arcvm_vm *vm;
+	cfg.cpus = 0;
+	assert_int_equal(arcvm_vm_create(&cfg, &vm, NULL), ARCVM_E_INVALID);
+	RAW(&cfg, ARCVM_BOOT_RAW16, rm_out);
+	cfg.raw_load_addr = cfg.mem_size;   /* fails after KVM, memory and devices exist */
+	assert_int_equal(arcvm_vm_create(&cfg, &vm, NULL), ARCVM_E_INVALID);
+	assert_int_equal(count_entries("/proc/self/fd"), fds_before);
+	assert_int_equal(count_entries("/proc/self/task"), threads_before);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void test_bad_configs(void **state)
 {
 	struct arcvm_config cfg;
@@ -362,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_state_machine_guards),
 		cmocka_unit_test(test_shutdown_of_created_vm),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_no_leaked_threads_or_fds),
 		cmocka_unit_test(test_missing_kernel_is_named),
 		cmocka_unit_test(test_linux_refused_on_pvm),
 	};

@@ -15,7 +15,7 @@ TESTHOST_MODULES := kvm-amd virtio_pci 9pnet_virtio 9p virtio_console
 
 .PHONY: testhost test-testhost
 
-testhost: $(TESTHOST_INITRD) $(BUILD)/guest/vmlinuz
+testhost: $(TESTHOST_INITRD) $(BUILD)/guest/vmlinux
 
 $(TESTHOST_INITRD): $(BUILD)/guest/kernel.release tests/testhost/l1-init.sh \
 		tests/testhost/testhost.mk guest/mkinitrd.sh guest/modorder.py guest/devnodes.py

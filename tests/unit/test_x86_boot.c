@@ -23,6 +23,7 @@
 
 #include "arch/x86/layout.h"
 #include "arch/x86/x86.h"
+#include "tests/unit/x86_test_util.h"
 
 #define MiB (1ull << 20)
 
@@ -48,27 +49,6 @@ static void fake_init(struct fake *f, uint64_t size, uint8_t fill)
 static void fake_free(struct fake *f)
 {
 	free(f->buf);
-}
-
-static uint16_t g16(const uint8_t *p, uint64_t off)
-{
-	uint16_t v;
-	memcpy(&v, p + off, 2);
-	return v;
-}
-
-static uint32_t g32(const uint8_t *p, uint64_t off)
-{
-	uint32_t v;
-	memcpy(&v, p + off, 4);
-	return v;
-}
-
-static uint64_t g64(const uint8_t *p, uint64_t off)
-{
-	uint64_t v;
-	memcpy(&v, p + off, 8);
-	return v;
 }
 
 static void p16(uint8_t *p, size_t off, uint16_t v) { memcpy(p + off, &v, 2); }

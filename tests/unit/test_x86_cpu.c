@@ -14,25 +14,7 @@
 
 #include "arch/x86/layout.h"
 #include "arch/x86/x86.h"
-
-#define MiB (1ull << 20)
-#define GiB (1ull << 30)
-
-static uint8_t *fake_mem(struct guest_mem *m, uint64_t size)
-{
-	uint8_t *buf = calloc(1, size);
-	assert_non_null(buf);
-	memset(m, 0, sizeof(*m));
-	assert_int_equal(mem_add_region(m, 0, buf, size, true, NULL), 0);
-	return buf;
-}
-
-static uint64_t g64(const uint8_t *p, uint64_t off)
-{
-	uint64_t v;
-	memcpy(&v, p + off, 8);
-	return v;
-}
+#include "tests/unit/x86_test_util.h"
 
 
 /* ---- long mode ---- */

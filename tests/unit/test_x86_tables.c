@@ -18,39 +18,7 @@
 
 #include "arch/x86/layout.h"
 #include "arch/x86/x86.h"
-
-#define MiB (1ull << 20)
-#define GiB (1ull << 30)
-
-static uint8_t *fake_mem(struct guest_mem *m, uint64_t size)
-{
-	uint8_t *buf = calloc(1, size);
-	assert_non_null(buf);
-	memset(m, 0, sizeof(*m));
-	assert_int_equal(mem_add_region(m, 0, buf, size, true, NULL), 0);
-	return buf;
-}
-
-static uint16_t g16(const uint8_t *p, size_t off)
-{
-	uint16_t v;
-	memcpy(&v, p + off, 2);
-	return v;
-}
-
-static uint32_t g32(const uint8_t *p, size_t off)
-{
-	uint32_t v;
-	memcpy(&v, p + off, 4);
-	return v;
-}
-
-static uint64_t g64(const uint8_t *p, size_t off)
-{
-	uint64_t v;
-	memcpy(&v, p + off, 8);
-	return v;
-}
+#include "tests/unit/x86_test_util.h"
 
 
 static uint8_t sum8(const uint8_t *p, size_t len)
