@@ -97,6 +97,18 @@ def test_read_only_root(needs_kvm, run_arcvm, root_copy):
     assert digest(root_copy) == before
 
 
+def test_root_that_cannot_be_mounted_panics(needs_kvm, run_arcvm, tmp_path):
+    """A root drive without a filesystem ends the boot the way the kernel's
+    own "cannot mount root" does: a message naming the device, then a panic,
+    instead of running on the initramfs."""
+    img = tmp_path / "blank.img"
+    img.write_bytes(bytes(8 << 20))
+    r = run_arcvm("run", "--root", img, "--append", "arcvm.run=echo+on+the+wrong+root")
+    assert r.status == 5, r
+    assert "cannot use root /dev/vda: mount failed" in r.out, r
+    assert "on the wrong root" not in r.out, r
+
+
 def make_ext4(img, files, size="8M"):
     src = img.parent / (img.name + ".d")
     src.mkdir()
