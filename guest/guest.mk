@@ -8,12 +8,18 @@
 #   $(GUEST_DIR)/modules/lib/modules/<version>/   with depmod's indexes
 #   $(GUEST_DIR)/kernel.release    <version>
 #   $(GUEST_DIR)/initrd.cpio.gz    busybox + guest/init.sh + GUEST_MODULES
+#   $(GUEST_DIR)/rootfs.ext4       busybox ext4 root image (GUEST_ROOTFS_SIZE),
+#                                  guest/init.sh as its /sbin/init; boot it
+#                                  with `arcvm run --root COPY` (a copy: the
+#                                  guest writes to it)
 
 GUEST_DIR     := $(BUILD)/guest
 GUEST_KERNEL  := $(GUEST_DIR)/vmlinuz
 GUEST_VMLINUX := $(GUEST_DIR)/vmlinux
 GUEST_INITRD  := $(GUEST_DIR)/initrd.cpio.gz
 GUEST_RELEASE := $(GUEST_DIR)/kernel.release
+GUEST_ROOTFS  := $(GUEST_DIR)/rootfs.ext4
+GUEST_ROOTFS_SIZE := 64M
 
 # Modules copied into the initramfs (with their dependencies, resolved from
 # modules.dep); /init loads them only when booted with arcvm.modules=1.
@@ -23,7 +29,7 @@ GUEST_MODULES := virtio_mmio virtio_blk virtio_console virtio_rng \
 
 .PHONY: guest guest-info
 
-guest: $(GUEST_KERNEL) $(GUEST_VMLINUX) $(GUEST_INITRD)
+guest: $(GUEST_KERNEL) $(GUEST_VMLINUX) $(GUEST_INITRD) $(GUEST_ROOTFS)
 
 # kernel.release is written last by fetch-kernel.sh; vmlinuz and the
 # modules come with it. It depends on nothing, so the kernel is fetched once;
@@ -42,11 +48,18 @@ $(GUEST_INITRD): $(GUEST_RELEASE) guest/init.sh guest/mkinitrd.sh guest/modorder
 	guest/mkinitrd.sh $@ guest/init.sh \
 		$(GUEST_DIR)/modules/lib/modules/$$(cat $(GUEST_RELEASE)) $(GUEST_MODULES)
 
+# The root image has no kernel modules: the initramfs loads them before it
+# switches to the disk.
+$(GUEST_ROOTFS): guest/init.sh guest/mkrootfs.sh guest/guest.mk
+	@mkdir -p $(dir $@)
+	guest/mkrootfs.sh $@ guest/init.sh $(GUEST_ROOTFS_SIZE)
+
 guest-info: guest
 	@echo "kernel release: $$(cat $(GUEST_RELEASE))"
 	@echo "bzImage:        $(GUEST_KERNEL)"
 	@echo "vmlinux (ELF):  $(GUEST_VMLINUX)"
 	@echo "initramfs:      $(GUEST_INITRD)"
+	@echo "root image:     $(GUEST_ROOTFS)"
 	@echo "modules:        $(GUEST_DIR)/modules/lib/modules/$$(cat $(GUEST_RELEASE))"
 
 include guest/agent/agent.mk

@@ -1,5 +1,7 @@
 #!/bin/sh
-# /init of the default arcvm guest initramfs (busybox sh, PID 1).
+# PID 1 of an arcvm guest (busybox sh): /init of the initramfs, and also
+# /sbin/init of the root filesystem image (guest/mkrootfs.sh), so a guest
+# booted from disk understands the same options.
 #
 # It mounts /proc, /sys and /dev, prints a banner and the line
 # ARCVM-INIT-READY, then acts on the kernel command line:
@@ -10,25 +12,39 @@
 #   arcvm.shell=1      interactive sh on the console
 #   arcvm.modules=1    insmod the modules listed in /lib/modules/load-order
 #                      (before ARCVM-INIT-READY)
+#   arcvm.console=hvc0 after the modules, use the virtio console /dev/hvc0
+#                      for the banner, the command and the shell
+#   arcvm.root=DEV     after the modules, mount DEV (ext4) and switch_root to
+#                      it, running its /sbin/init (this script again, which
+#                      sees it is no longer /init and does not switch again)
+#   arcvm.rootro=1     mount that root read-only
 #   arcvm.exit=HOW     how to end: poweroff (default), reboot, halt, panic
 #   arcvm.agent=1      exec /sbin/arcvm-init at once (the `arcvm exec` agent)
 # After a command it prints ARCVM-RUN-EXIT=<status>. With no arcvm.* option
 # it only prints the banner and ends.
-# Nothing here may exit: PID 1 exiting panics the kernel, so every path ends
-# in finish().
+# Before the machine stops, filesystems on virtio disks (/dev/vd*) are
+# synced and unmounted (the root remounted read-only), so the images are
+# clean. Nothing here may exit: PID 1 exiting panics the kernel, so every
+# path ends in finish(). Every wait is bounded (WAIT_DEV_S).
 
-export PATH=/bin HOME=/ TERM=linux
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/ TERM=linux
+WAIT_DEV_S=30
 
-mount -t proc proc /proc
+# The kernel runs the initramfs's /init; switch_root (or a kernel given
+# root=) runs /sbin/init on the final root, with /proc, /sys and /dev
+# already moved there in the first case.
+[ "$0" = /init ] && stage=initramfs || stage=root
+
+[ -e /proc/self ] || mount -t proc proc /proc
 # arcvm exec: the agent does its own mounts and module loading (guest/agent/).
 case " $(cat /proc/cmdline) " in *" arcvm.agent=1 "*) exec /sbin/arcvm-init ;; esac
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
+[ -d /sys/kernel ] || mount -t sysfs sysfs /sys
+[ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev 2>/dev/null
 # The cpio carries /dev/console; mounting devtmpfs over /dev hides it, so
 # reopen the console from devtmpfs (harmless when it was already open).
 exec </dev/console >/dev/console 2>&1
 
-run= shell= modules= how=poweroff
+run= shell= modules= how=poweroff console= root= rootro=
 set -f
 for word in $(cat /proc/cmdline); do
 	case "$word" in
@@ -36,12 +52,51 @@ for word in $(cat /proc/cmdline); do
 	arcvm.run64=*) run=$(echo "${word#arcvm.run64=}" | base64 -d) ;;
 	arcvm.shell=1) shell=1 ;;
 	arcvm.modules=1) modules=1 ;;
+	arcvm.console=*) console=${word#arcvm.console=} ;;
+	arcvm.root=*) root=${word#arcvm.root=} ;;
+	arcvm.rootro=1) rootro=1 ;;
 	arcvm.exit=*) how=${word#arcvm.exit=} ;;
 	esac
 done
 set +f
 
+say() {
+	echo "arcvm-guest: $*"
+}
+
+# wait_for PATH: until PATH exists, at most WAIT_DEV_S seconds.
+wait_for() {
+	n=$((WAIT_DEV_S * 10))
+	while [ ! -e "$1" ]; do
+		[ "$n" -gt 0 ] || return 1
+		n=$((n - 1))
+		sleep 0.1
+	done
+}
+
+# Syncs, then unmounts what lives on virtio disks, innermost first, and
+# remounts a disk root read-only: ext4 then needs no journal recovery.
+release_disks() {
+	mounts=
+	while read -r dev dir _; do
+		case "$dev" in /dev/vd*) mounts="$dir $mounts" ;; esac
+	done </proc/mounts
+	[ -n "$mounts" ] || return 0
+	sync
+	# Whatever still runs may hold files open for writing.
+	kill -KILL -1 2>/dev/null
+	for dir in $mounts; do
+		if [ "$dir" = / ]; then
+			mount -o remount,ro / 2>/dev/null
+		else
+			umount "$dir" 2>/dev/null || mount -o remount,ro "$dir" 2>/dev/null
+		fi
+	done
+	sync
+}
+
 finish() {
+	release_disks
 	case "$how" in
 	reboot) reboot -f ;;
 	halt) halt -f ;;
@@ -55,21 +110,82 @@ finish() {
 	while :; do sleep 3600; done
 }
 
-read -r _ memtotal _ </proc/meminfo
-echo "arcvm-guest: kernel $(uname -r), $(nproc) cpus, MemTotal $memtotal kB"
+# A root that cannot be used ends the boot the way the kernel's own
+# "cannot mount root" does, in a panic, rather than silently running on the
+# initramfs instead.
+root_failed() {
+	say "cannot use root $root: $*"
+	how=panic
+	finish
+}
 
-if [ -n "$modules" ]; then
+load_modules() {
 	while read -r ko; do
-		insmod "$ko" 2>/dev/null || echo "arcvm-guest: insmod ${ko##*/} failed"
+		insmod "$ko" 2>/dev/null || say "insmod ${ko##*/} failed"
 	done </lib/modules/load-order
+}
+
+use_console() {
+	case "$console" in
+	'') ;;
+	hvc0)
+		if wait_for /dev/hvc0; then
+			exec </dev/hvc0 >/dev/hvc0 2>&1
+		else
+			say "no /dev/hvc0 after ${WAIT_DEV_S}s; staying on the serial console"
+			console=
+		fi
+		;;
+	*) say "unknown arcvm.console=$console ignored"; console= ;;
+	esac
+}
+
+switch_to_root() {
+	wait_for "$root" || root_failed "no such device after ${WAIT_DEV_S}s"
+	mkdir -p /newroot
+	mode=rw
+	[ -n "$rootro" ] && mode=ro
+	mount -t ext4 -o "$mode" "$root" /newroot ||
+		root_failed "mount failed"
+	if [ ! -x /newroot/sbin/init ]; then
+		umount /newroot
+		root_failed "no executable /sbin/init on it"
+	fi
+	for dir in /proc /sys /dev; do
+		mount --move "$dir" "/newroot$dir" || {
+			umount /newroot
+			root_failed "cannot move $dir to it"
+		}
+	done
+	# switch_root empties the initramfs and execs the new init as PID 1;
+	# everything it checks was checked above.
+	exec switch_root /newroot /sbin/init
+}
+
+if [ "$stage" = initramfs ]; then
+	[ -n "$modules" ] && load_modules
+	use_console
+	[ -n "$root" ] && switch_to_root
+else
+	use_console
+	# A read-only root still gets a writable /tmp.
+	[ -n "$rootro" ] && mount -t tmpfs tmpfs /tmp 2>/dev/null
 fi
 
+read -r _ memtotal _ </proc/meminfo
+say "kernel $(uname -r), $(nproc) cpus, MemTotal $memtotal kB"
 echo ARCVM-INIT-READY
 
 if [ -n "$run" ]; then
 	sh -c "$run"
 	echo "ARCVM-RUN-EXIT=$?"
 elif [ -n "$shell" ]; then
-	setsid cttyhack sh
+	if [ "$console" = hvc0 ]; then
+		# cttyhack would pick the kernel's console (ttyS0); a session
+		# leader opening hvc0 makes it its controlling terminal instead.
+		setsid sh -c 'exec sh </dev/hvc0 >/dev/hvc0 2>&1'
+	else
+		setsid cttyhack sh
+	fi
 fi
 finish

@@ -69,3 +69,109 @@ def run_arcvm(arcvm):
                         f"\n{(e.stderr or b'').decode(errors='replace')}")
         return Run(proc)
     return run
+
+
+# Disk images and guests that keep running (tests/linux/test_disk.py,
+# test_console.py).
+import shutil  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def rootfs_image():
+    """The busybox ext4 root image `make guest` builds. Tests boot a copy
+    (root_copy), never this file: the guest writes to its root."""
+    path = GUEST / "rootfs.ext4"
+    assert path.exists(), f"{path} is missing (make guest)"
+    return path
+
+
+@pytest.fixture
+def root_copy(rootfs_image, tmp_path):
+    dst = tmp_path / "root.ext4"
+    shutil.copyfile(rootfs_image, dst)
+    return dst
+
+
+class LiveVM:
+    """arcvm run in the background with stdin kept open: the test can write
+    to the guest's console, wait (bounded) for a line, and stop it."""
+
+    def __init__(self, arcvm, *args):
+        self.cmd = [str(arcvm), *map(str, args)]
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.buf = {"out": bytearray(), "err": bytearray()}
+        self.cond = threading.Condition()
+        self.readers = [threading.Thread(target=self._read, args=(f, k), daemon=True)
+                        for f, k in ((self.proc.stdout, "out"), (self.proc.stderr, "err"))]
+        for t in self.readers:
+            t.start()
+
+    def _read(self, f, key):
+        while chunk := os.read(f.fileno(), 65536):
+            with self.cond:
+                self.buf[key] += chunk
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    @property
+    def out(self):
+        with self.cond:
+            return self.buf["out"].decode(errors="replace")
+
+    @property
+    def err(self):
+        with self.cond:
+            return self.buf["err"].decode(errors="replace")
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def wait_for(self, needle, timeout=BOOT_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while needle.encode() not in self.buf["out"]:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    break
+                self.cond.wait(min(left, 1.0))
+            if needle.encode() in self.buf["out"]:
+                return
+        self.stop()
+        pytest.fail(f"no {needle!r} from {' '.join(self.cmd)} within {timeout} s: {self!r}")
+
+    def wait(self, timeout=BOOT_TIMEOUT):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            pytest.fail(f"{' '.join(self.cmd)} did not end within {timeout} s: {self!r}")
+        for t in self.readers:
+            t.join(30)
+        return self.proc.returncode
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+    def __repr__(self):
+        return (f"<status {self.proc.returncode}\n--- stdout\n{self.out}\n"
+                f"--- stderr\n{self.err}>")
+
+
+@pytest.fixture
+def live_vms(arcvm):
+    """Starts LiveVMs; whatever a failed test leaves running is killed."""
+    vms = []
+
+    def start(*args):
+        vms.append(LiveVM(arcvm, *args))
+        return vms[-1]
+    yield start
+    for vm in vms:
+        vm.stop()
