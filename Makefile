@@ -81,5 +81,9 @@ asan:
 clean:
 	rm -rf $(BUILD) build-asan
 
--include $(wildcard */*.mk) $(wildcard tests/*/*.mk)
+# Every benchmark: the VMM against QEMU microvm (start-up, exits, Linux boot),
+# block I/O, arcvm exec, and IonVM against Lua 5.4 and Erlang.
+bench: bench-vmm bench-blk bench-exec bench-ion
+
+-include $(wildcard */*.mk) $(wildcard tests/*/*.mk) $(wildcard bench/*/*.mk)
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)
