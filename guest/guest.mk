@@ -37,7 +37,9 @@ guest: $(GUEST_KERNEL) $(GUEST_VMLINUX) $(GUEST_INITRD) $(GUEST_ROOTFS)
 $(GUEST_RELEASE):
 	guest/fetch-kernel.sh $(GUEST_DIR)
 
-$(GUEST_KERNEL): $(GUEST_RELEASE)
+# Order-only: fetch-kernel.sh writes kernel.release after vmlinuz, so a
+# normal prerequisite would make every build re-extract vmlinux.
+$(GUEST_KERNEL): | $(GUEST_RELEASE)
 	@test -f $@ || { echo "guest: $@ missing; remove $(GUEST_RELEASE) and rerun" >&2; exit 1; }
 
 $(GUEST_VMLINUX): $(GUEST_KERNEL) guest/extract-vmlinux.py
