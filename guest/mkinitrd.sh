@@ -27,7 +27,7 @@ file -L "$busybox" 2>/dev/null | grep -q 'dynamically linked' && {
 stage=$out.d
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/proc" "$stage/sys" "$stage/tmp" \
-	"$stage/root" "$stage/lib/modules/$ver"
+	"$stage/root" "$stage/mnt" "$stage/lib/modules/$ver"
 ln -s bin "$stage/sbin"
 cp "$busybox" "$stage/bin/busybox"
 for applet in $("$busybox" --list); do
