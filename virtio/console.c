@@ -31,6 +31,7 @@ struct vcon {
 	bool registered;                /* in_fd is on the I/O loop */
 	bool watching;                  /* ... and waiting for EPOLLIN (not parked) */
 	bool in_eof;                    /* in_fd ended or failed: never watched again */
+	bool guest_spoke;               /* the guest has transmitted: its port is set up */
 	uint8_t buf[VCON_INPUT_BUF];    /* pending input, a ring: `len` bytes from `head` */
 	size_t head, len;
 	struct virtq_chain chain;       /* I/O thread scratch */
@@ -71,7 +72,10 @@ static void deliver(struct vcon *c)
 	struct virtq *q = &d->vqs[RXQ];
 	bool pushed = false;
 
-	if (!d->running || !q->ready)
+	/* Linux's driver drops input that arrives before the port is set up,
+	 * and a single-port device gets no PORT_OPEN to say when that is: the
+	 * guest's first output is the sign. Input waits in buf until then. */
+	if (!d->running || !q->ready || !c->guest_spoke)
 		return;
 	while (c->len > 0) {
 		int r = virtq_pop(q, &c->chain);
@@ -155,8 +159,14 @@ static void transmit(struct vcon *c)
 		virtq_push(q, c->chain.head, 0);
 		pushed = true;
 	}
-	if (pushed)
+	if (pushed) {
 		virtio_dev_used(&c->dev, q);
+		if (!c->guest_spoke) {
+			c->guest_spoke = true;
+			deliver(c);
+			resume_input(c);
+		}
+	}
 }
 
 static void vcon_queue_notify(struct virtio_dev *d, unsigned qi)

@@ -4,6 +4,7 @@ the guest agent (arcvm-init) over virtio-vsock and host folders over virtio-9p.
 Each test boots its own VM. Files live under tmp_path only (in the test host
 the build tree is read-only).
 """
+import calendar
 import fcntl
 import hashlib
 import json
@@ -293,3 +294,53 @@ def test_tty_shell_with_job_control_and_window_size(arcvm):
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+SHARE_CONFORMANCE = r"""
+set -e
+cd /s
+echo one > f && echo two >> f                       # create, append
+test "$(cat f)" = "$(printf 'one\ntwo')"
+mv f g && test ! -e f && test -f g                   # rename
+mkdir d && touch d/a d/b d/c                         # mkdir, readdir
+test "$(ls d | tr '\n' ' ')" = "a b c "
+mv d/a d/z && test "$(ls d | tr '\n' ' ')" = "b c z "
+rm d/b && test "$(ls d | tr '\n' ' ')" = "c z "      # unlink
+printf 0123456789 > t && truncate -s 4 t             # truncate
+test "$(cat t)" = 0123
+truncate -s 8 t && test "$(wc -c < t)" = 8
+touch -d '2020-01-02 03:04:05' m                      # mtime
+test "$(stat -c %Y m)" = "$(date -d '2020-01-02 03:04:05' +%s)"
+# > 4 GiB offsets, sparse: a byte written at 5 GiB reads back there.
+printf X | dd of=big bs=1 seek=5368709120 conv=notrunc 2>/dev/null
+test "$(stat -c %s big)" = 5368709121
+test "$(dd if=big bs=1 skip=5368709120 count=1 2>/dev/null)" = X
+ln g hard && test "$(stat -c %h g)" = 2              # hard link
+ln -s g soft && test "$(readlink soft)" = g && test "$(cat soft)" = "$(cat g)"
+rmdir d 2>/dev/null && exit 9 || true                 # not empty: refused
+rm d/c d/z && rmdir d && test ! -e d
+echo conformance-ok
+"""
+
+
+def test_share_filesystem_conformance(exec_, tmp_path):
+    """Ordinary file system semantics through the share, checked in the guest
+    and then on the host."""
+    box = tmp_path / "s"
+    box.mkdir()
+    r = exec_("--share", f"{box}:/s", "--", "sh", "-c", SHARE_CONFORMANCE)
+    assert r.status == 0, r
+    assert r.out.strip().endswith("conformance-ok"), r
+    assert (box / "g").read_text() == "one\ntwo\n"
+    assert (box / "t").read_bytes() == b"0123\0\0\0\0"
+    # The guest runs in UTC.
+    assert (box / "m").stat().st_mtime == calendar.timegm((2020, 1, 2, 3, 4, 5, 0, 0, 0))
+    big = box / "big"
+    assert big.stat().st_size == 5368709121
+    assert big.stat().st_blocks * 512 < 1 << 20, "the 5 GiB file should stay sparse"
+    with open(big, "rb") as f:
+        f.seek(5368709120)
+        assert f.read() == b"X"
+    assert (box / "hard").stat().st_ino == (box / "g").stat().st_ino
+    assert os.readlink(box / "soft") == "g"
+    assert not (box / "d").exists()
