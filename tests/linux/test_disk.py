@@ -50,6 +50,10 @@ def test_root_image_boot_write_poweroff_and_lock(needs_kvm, live_vms, run_arcvm,
     second arcvm is refused the image; after a poweroff the image is clean
     and holds the files."""
     vm = live_vms("run", "--root", root_copy, "--append", "arcvm.shell=1")
+    # Typed-ahead input can be lost while the console passes from the
+    # initramfs through switch_root to the disk's shell: type once the
+    # disk's init is up, as a person at a terminal would.
+    vm.wait_for("ARCVM-INIT-READY")
     # $((...)) makes the marker differ from the console's echo of the input.
     vm.send("mount\n"
             "mkdir -p /d/e && echo nested >/d/e/f && seq 1 %d >/seq.txt && sync"
