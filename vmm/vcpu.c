@@ -58,6 +58,23 @@ static void vcpu_system_event(struct vcpu *v)
 	}
 }
 
+/* Logs where a vCPU died: for a kernel developer the registers at a triple
+ * fault are the first thing to look at. */
+static void vcpu_log_fault_state(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (kvm_vcpu_get_regs(&v->fd, &r, NULL) || kvm_vcpu_get_sregs(&v->fd, &s, NULL))
+		return;
+	vm_log(v->vm, ARCVM_LOG_ERROR,
+	       "vCPU %d triple-faulted: rip=%#llx rsp=%#llx rflags=%#llx cs=%#x cr0=%#llx "
+	       "cr2=%#llx cr3=%#llx cr4=%#llx efer=%#llx",
+	       v->fd.id, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+	       (unsigned long long)r.rflags, s.cs.selector, (unsigned long long)s.cr0,
+	       (unsigned long long)s.cr2, (unsigned long long)s.cr3, (unsigned long long)s.cr4,
+	       (unsigned long long)s.efer);
+}
+
 /* Returns false when this vCPU must stop running. */
 static bool vcpu_handle_exit(struct vcpu *v)
 {
@@ -76,6 +93,7 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		vm_guest_exit(v->vm, ARCVM_EXIT_HALT);
 		return false;
 	case KVM_EXIT_SHUTDOWN:
+		vcpu_log_fault_state(v);
 		vm_guest_exit(v->vm, ARCVM_EXIT_TRIPLE_FAULT);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:

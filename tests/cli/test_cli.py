@@ -62,6 +62,7 @@ def test_triple_fault_is_status_6():
     r = run("--bios", fw("TRIPLE"))
     assert r.returncode == 6, r
     assert b"triple-faulted" in r.stderr
+    assert b"rip=0x" in r.stderr, "the registers at the fault are reported"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
