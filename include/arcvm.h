@@ -222,6 +222,44 @@ struct arcvm_regs {
 int arcvm_vcpu_get_regs(struct arcvm_vm *vm, int cpu, struct arcvm_regs *regs,
 			struct arcvm_error *err);
 
+/*
+ * Snapshots (format: docs/snapshot.md). A snapshot is two files: the state
+ * (vCPUs, in-kernel irqchip, clock, every device) and the guest memory.
+ */
+enum arcvm_snapshot_type {
+	ARCVM_SNAPSHOT_FULL = 0,   /* every page of guest RAM */
+	ARCVM_SNAPSHOT_DIFF,       /* only pages dirtied since the previous snapshot of
+	                            * this VM; restored on top of that snapshot's memory */
+};
+
+/* Writes a Paused VM's state to state_path and its memory to mem_path, each
+ * under a temporary name renamed into place once complete, so a failure never
+ * leaves a partial file under the final name. The VM stays Paused. */
+int arcvm_vm_snapshot(struct arcvm_vm *vm, enum arcvm_snapshot_type type,
+		      const char *state_path, const char *mem_path, struct arcvm_error *err);
+
+/* What restoring needs besides the snapshot: the host side of the VM. */
+struct arcvm_restore {
+	const char *state_path;
+	const char *mem_path;       /* NULL: the memory file named in the state file */
+	int console_in_fd;          /* as in struct arcvm_config; -1 disables */
+	int console_out_fd;
+	const char *vsock_uds_path; /* NULL: the path the snapshotted VM used */
+	bool allow_pvm;
+	arcvm_log_fn log;           /* optional */
+	void *log_opaque;
+};
+
+/* Fills r with defaults: console on fds 0/1, everything else NULL/false. */
+void arcvm_restore_init(struct arcvm_restore *r);
+
+/* Creates a VM from a snapshot. It is left Paused; arcvm_vm_resume runs it.
+ * Guest memory is mapped MAP_PRIVATE from the memory file, so pages load on
+ * demand and the file is never written. A malformed, truncated or foreign
+ * snapshot fails with ARCVM_E_FORMAT and a message naming what is wrong. */
+int arcvm_vm_restore(const struct arcvm_restore *r, struct arcvm_vm **out,
+		     struct arcvm_error *err);
+
 /* True when /dev/kvm is PVM (kvm_pvm), which cannot boot an unmodified Linux. */
 bool arcvm_host_is_pvm(void);
 
