@@ -213,6 +213,15 @@ typedef void (*arcvm_io_fn)(void *opaque, uint64_t addr, bool is_write, void *da
 int arcvm_exit_handler(struct arcvm_vm *vm, enum arcvm_space space, uint64_t base,
 		       uint64_t len, arcvm_io_fn fn, void *opaque, struct arcvm_error *err);
 
+/* Points drive `index` (its position in cfg.drives) at the image at `path`,
+ * in any state but Stopped, like swapping a disk's media: the new image is
+ * opened with the drive's read-only mode and locked, and the guest gets a
+ * configuration-change interrupt and reads the new capacity. Fails with
+ * ARCVM_E_INVALID for a bad index or path, the open and lock errors of a
+ * drive (ARCVM_E_NOT_FOUND, ARCVM_E_BUSY, ...), leaving the old image. */
+int arcvm_vm_drive_replace(struct arcvm_vm *vm, int index, const char *path,
+			   struct arcvm_error *err);
+
 /* vCPU registers, for tests and debuggers; the VM must not be Running. */
 struct arcvm_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;

@@ -97,6 +97,7 @@ struct virtio_dev {
 	void *transport;
 
 	/* Under the device lock. */
+	uint32_t config_generation;     /* bumped whenever the device changes its config space */
 	bool running;                   /* DRIVER_OK set and not reset since */
 	uint64_t acked;                 /* negotiated features */
 };

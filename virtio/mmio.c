@@ -316,7 +316,7 @@ static uint32_t read_locked(struct virtio_mmio *t, uint64_t off)
 	case VIRTIO_MMIO_SHM_BASE_LOW: case VIRTIO_MMIO_SHM_BASE_HIGH:
 		return 0xffffffffu;   /* no shared memory regions */
 	case VIRTIO_MMIO_CONFIG_GENERATION:
-		return 0;             /* config spaces never change under a read */
+		return t->dev->config_generation;
 	}
 	return read_queue_reg(t, off);
 }
@@ -522,4 +522,9 @@ uint32_t virtio_mmio_status(struct virtio_mmio *t)
 	uint32_t s = t->status;
 	pthread_mutex_unlock(&t->dev->lock);
 	return s;
+}
+
+struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *t)
+{
+	return t->dev;
 }

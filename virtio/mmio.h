@@ -68,6 +68,9 @@ int virtio_mmio_irq_fd(const struct virtio_mmio *t);
  * For a transport attached without an I/O loop. Returns how many ran. */
 int virtio_mmio_poll(struct virtio_mmio *t);
 
+/* The device behind the transport (still owned by the transport). */
+struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *t);
+
 /* The device's status register (for tests and diagnostics). */
 uint32_t virtio_mmio_status(struct virtio_mmio *t);
 

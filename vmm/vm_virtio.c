@@ -110,6 +110,18 @@ int vm_virtio_acpi(const struct arcvm_vm *vm, struct x86_mmio_dev *out)
 	return vm->nvirtio;
 }
 
+int arcvm_vm_drive_replace(struct arcvm_vm *vm, int index, const char *path,
+			   struct arcvm_error *err)
+{
+	if (index < 0 || index >= vm->cfg.ndrives)
+		return err_set(err, ARCVM_E_INVALID, "no drive %d (the VM has %d)", index,
+			       vm->cfg.ndrives);
+	if (vm->state == ARCVM_STATE_STOPPED)
+		return err_set(err, ARCVM_E_BAD_STATE, "cannot change a drive of a stopped VM");
+	/* Drives were attached first, in order: drive i is virtio slot i. */
+	return vblk_replace_image(virtio_mmio_dev(vm->virtio[index]), path, err);
+}
+
 /* Drives come first, so drive i is /dev/vd('a' + i) in the guest. */
 int vm_root_cmdline(const struct arcvm_vm *vm, char *buf, size_t len)
 {
