@@ -18,6 +18,11 @@ enum cli_status {
 
 int cli_run(int argc, char **argv);
 int cli_exec(int argc, char **argv);
+/* api/cmd_api.c: `arcvm api`, and `arcvm run --config-file` (Firecracker's format). */
+int cli_api(int argc, char **argv);
+int cli_run_config_file(const char *path, bool allow_pvm, int verbose);
+/* api/cmd_snapshot.c: `arcvm snapshot create`, a client of `arcvm api`. */
+int cli_snapshot(int argc, char **argv);
 
 /* Prints "arcvm: MESSAGE" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

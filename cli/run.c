@@ -41,6 +41,8 @@ static void run_usage(FILE *f)
 	      "  --console KIND    serial (ttyS0, default) or virtio (hvc0)\n"
 	      "  --rng             attach a virtio-rng entropy device\n"
 	      "  --config FILE     VM config file (JSON, docs/cli.md); options override it\n"
+	      "  --config-file FILE  Firecracker's config file instead (docs/api-firecracker.md);\n"
+	      "                    only --allow-pvm and -v go with it\n"
 	      "  --share DIR:TAG[:ro]  share host folder DIR over virtio-9p; in the guest:\n"
 	      "                    mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt\n"
 	      "  --vsock UDS       attach virtio-vsock (guest CID 3), reached through the Unix\n"
@@ -298,8 +300,43 @@ static int run_vm(struct arcvm_config *cfg)
 	return status;
 }
 
+/* --config-file FILE: Firecracker's format, which says everything itself, so
+ * only --allow-pvm and -v may come with it. Returns -1 when not given. */
+static int run_fc_config_file(int argc, char **argv)
+{
+	const char *file = NULL;
+	bool allow_pvm = false;
+	int verbose = 0;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--config-file") == 0 || strncmp(argv[i], "--config-file=", 14) == 0)
+			file = argv[i][13] == '=' ? argv[i] + 14 : i + 1 < argc ? argv[++i] : "";
+	if (!file)
+		return -1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config-file") == 0) {
+			i++;
+		} else if (strcmp(argv[i], "--allow-pvm") == 0) {
+			allow_pvm = true;
+		} else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			verbose++;
+		} else if (strncmp(argv[i], "--config-file=", 14) != 0) {
+			cli_error("'%s' cannot be combined with --config-file (Firecracker's format"
+				  " says everything; arcvm's own is --config)", argv[i]);
+			return CLI_USAGE;
+		}
+	}
+	if (!file[0]) {
+		cli_error("--config-file needs a FILE");
+		return CLI_USAGE;
+	}
+	return cli_run_config_file(file, allow_pvm, verbose);
+}
+
 int cli_run(int argc, char **argv)
 {
+	int fc_status = run_fc_config_file(argc, argv);
+	if (fc_status >= 0)
+		return fc_status;
 	struct arcvm_config cfg;
 	arcvm_config_init(&cfg);
 	const char *append = NULL, *bios = NULL;
