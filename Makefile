@@ -55,7 +55,8 @@ run: deps all guest testhost
 
 # Every tier: unit (+ a short fuzz run), IonVM (C suite, also with a GC on
 # every allocation, and the Python builder end to end), native (tiny guests on this host's /dev/kvm), CLI (arcvm
-# run with firmware images), the test host's self-test, Linux (Debian's
+# run with firmware images), the API (arcvm api on its socket, tiny guests),
+# the test host's self-test, Linux (Debian's
 # kernel, in the test host where this KVM cannot boot it).
 test: deps all guest
 	$(MAKE) test-unit
@@ -65,6 +66,7 @@ test: deps all guest
 	$(MAKE) test-ionpy
 	$(MAKE) test-native
 	$(MAKE) test-cli
+	$(MAKE) test-api
 	$(MAKE) test-testhost
 	$(MAKE) test-linux
 

@@ -116,7 +116,15 @@ void api_http_reset(struct api_http *h)
 	h->state = API_HTTP_MORE;
 	h->error = NULL;
 	h->started = false;
-	http_parser_pause(&h->parser, 0);
+	/* A parser paused after a request goes on with the next; one that
+	 * failed starts over (unpausing it would abort). */
+	enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
+	if (e == HPE_PAUSED) {
+		http_parser_pause(&h->parser, 0);
+	} else if (e != HPE_OK) {
+		http_parser_init(&h->parser, HTTP_REQUEST);
+		h->parser.data = h;
+	}
 }
 
 size_t api_http_feed(struct api_http *h, const char *data, size_t len)

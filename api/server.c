@@ -19,11 +19,13 @@
 
 #define VM_POLL_MS 100        /* how often a running VM is checked for its end */
 #define READ_CHUNK 4096
+#define LINGER_MS 1000        /* how long a refused client may still send */
 
 struct conn {
 	int fd;                   /* -1: free slot */
 	struct api_http http;
 	long long deadline;       /* ms on the monotonic clock */
+	bool closing;             /* answered and shut down for writing: input is discarded */
 };
 
 struct server {
@@ -46,20 +48,29 @@ static void conn_close(struct server *s, struct conn *k)
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, k->fd, NULL);
 	close(k->fd);
 	k->fd = -1;
+	k->closing = false;
 	api_http_reset(&k->http);
 }
 
-/* Answers a request that could not be parsed, and hangs up. */
+/* Answers a request that could not be parsed, and hangs up. Closing with
+ * unread input would reset the connection and could destroy the answer
+ * before the client reads it, so the rest of its input is read and dropped
+ * for a little while first (a lingering close). */
 static void conn_refuse(struct server *s, struct conn *k, const char *why)
 {
 	struct api_reply r;
 	api_reply_fault(&r, 400, why);
-	api_http_respond(k->fd, r.status, r.body, false, s->opts->request_timeout_ms);
+	int rc = api_http_respond(k->fd, r.status, r.body, false, s->opts->request_timeout_ms);
 	free(r.body);
 	s->ctl->counters.api_requests++;
 	s->ctl->counters.api_errors++;
 	vmctl_log(s->ctl, FC_LOG_WARN, "api", "refused a request: %s", why);
-	conn_close(s, k);
+	if (rc || shutdown(k->fd, SHUT_WR) < 0) {
+		conn_close(s, k);
+		return;
+	}
+	k->closing = true;
+	k->deadline = now_ms() + LINGER_MS;
 }
 
 /* Runs the complete request in k->http; false when the connection closed. */
@@ -109,6 +120,8 @@ static void conn_readable(struct server *s, struct conn *k)
 	char buf[READ_CHUNK];
 	for (;;) {
 		ssize_t n = recv(k->fd, buf, sizeof(buf), 0);
+		if (n > 0 && k->closing)
+			continue;
 		if (n > 0) {
 			conn_input(s, k, buf, (size_t)n);
 			if (k->fd < 0)
@@ -121,7 +134,7 @@ static void conn_readable(struct server *s, struct conn *k)
 			return;
 		/* EOF or error: a half request is logged, nothing can be answered. */
 		api_http_eof(&k->http);
-		if (k->http.state == API_HTTP_ERROR)
+		if (k->http.state == API_HTTP_ERROR && !k->closing)
 			vmctl_log(s->ctl, FC_LOG_WARN, "api", "%s", k->http.error);
 		conn_close(s, k);
 		return;
@@ -165,11 +178,12 @@ static int expire(struct server *s)
 		if (k->fd < 0)
 			continue;
 		if (k->deadline <= now) {
-			if (k->http.started)
+			if (k->http.started && !k->closing)
 				conn_refuse(s, k, "the request did not arrive in time");
 			else
 				conn_close(s, k);
-			continue;
+			if (k->fd < 0)
+				continue;
 		}
 		if (next < 0 || k->deadline - now < next)
 			next = k->deadline - now;
