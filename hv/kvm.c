@@ -371,6 +371,15 @@ int kvm_vcpu_set_msrs(struct kvm_vcpufd *vcpu, const struct kvm_msrs *msrs, stru
 	return 0;
 }
 
+int kvm_vcpu_put_msrs(struct kvm_vcpufd *vcpu, const struct kvm_msrs *msrs,
+		      struct arcvm_error *err)
+{
+	int n = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
+	if (n < 0)
+		return ioctl_err(err, "KVM_SET_MSRS");
+	return n;
+}
+
 int kvm_vcpu_set_mp_state(struct kvm_vcpufd *vcpu, uint32_t state, struct arcvm_error *err)
 {
 	struct kvm_mp_state s = { .mp_state = state };

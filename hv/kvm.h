@@ -93,6 +93,10 @@ int kvm_get_msr_index_list(const struct kvm_sys *sys, uint32_t **out, uint32_t *
 /* Reads msrs->nmsrs MSRs; returns how many KVM read (it stops at the first it
  * cannot), or a negative ARCVM_E_* code. */
 int kvm_vcpu_get_msrs(struct kvm_vcpufd *vcpu, struct kvm_msrs *msrs, struct arcvm_error *err);
+/* Writes msrs->nmsrs MSRs; returns how many KVM wrote (it stops at the first
+ * it refuses), or a negative ARCVM_E_* code. */
+int kvm_vcpu_put_msrs(struct kvm_vcpufd *vcpu, const struct kvm_msrs *msrs,
+		      struct arcvm_error *err);
 /* Bytes of a vCPU's XSAVE area (4 KiB, or more with KVM_CAP_XSAVE2). */
 size_t kvm_xsave_size(const struct kvm_sys *sys);
 int kvm_vcpu_get_xsave(struct kvm_vcpufd *vcpu, struct kvm_xsave *xs, size_t size,
