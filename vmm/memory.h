@@ -42,6 +42,14 @@ struct guest_mem {
  * Fails with ARCVM_E_INVALID for 0, ARCVM_E_NOMEM when the host cannot map it. */
 int mem_create_ram(struct guest_mem *m, uint64_t ram_size, struct arcvm_error *err);
 
+/* Like mem_create_ram, but when fd >= 0 the RAM is a private (copy-on-write)
+ * mapping of that file, RAM regions laid end to end from offset 0: guest
+ * writes never reach the file. The caller checked the file is long enough. */
+int mem_create_ram_file(struct guest_mem *m, uint64_t ram_size, int fd, struct arcvm_error *err);
+
+/* Where RAM region `region` starts in a memory file (RAM regions end to end). */
+uint64_t mem_file_offset(const struct guest_mem *m, int region);
+
 /* Adds an existing host buffer at gpa (used by tests for a fake guest memory,
  * and for mapped regions). Refuses overlaps and wrap-around. */
 int mem_add_region(struct guest_mem *m, uint64_t gpa, void *host, uint64_t size, bool is_ram,
