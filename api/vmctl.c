@@ -375,6 +375,7 @@ static void fill_config(const struct vmctl *c, struct arcvm_config *cfg)
 	cfg->console_out_fd = c->console_out_fd;
 	cfg->allow_pvm = c->allow_pvm;
 	cfg->rng = c->entropy;
+	cfg->track_dirty_pages = c->machine.track_dirty_pages;
 	if (c->have_vsock) {
 		cfg->vsock_uds_path = c->vsock.uds_path;
 		cfg->vsock_cid = c->vsock.guest_cid;
@@ -478,19 +479,26 @@ int vmctl_update_drive(struct vmctl *c, const char *drive_id, const char *path,
 	return 0;
 }
 
-/* The two calls into libarcvm's snapshot API (include/arcvm.h), which
- * branch `snap` implements: until it is merged they refuse. */
 static int lib_snapshot(struct arcvm_vm *vm, const struct fc_snapshot_create *s,
 			struct arcvm_error *err)
 {
-	return err_set(err, ARCVM_E_UNSUPPORTED, "snapshots are not available yet: this build's"
-		       " libarcvm has no arcvm_vm_snapshot");
+	return arcvm_vm_snapshot(vm, s->type, s->snapshot_path, s->mem_file_path, err);
 }
 
+/* The restored VM keeps the drives, vsock and console of the snapshot; only
+ * the host side (console fds, logging) comes from this process. */
 static int lib_restore(struct vmctl *c, const struct fc_snapshot_load *s, struct arcvm_error *err)
 {
-	return err_set(err, ARCVM_E_UNSUPPORTED, "snapshots are not available yet: this build's"
-		       " libarcvm has no arcvm_vm_restore");
+	struct arcvm_restore r;
+	arcvm_restore_init(&r);
+	r.state_path = s->snapshot_path;
+	r.mem_path = s->mem_file_path;
+	r.console_in_fd = c->console_in_fd;
+	r.console_out_fd = c->console_out_fd;
+	r.allow_pvm = c->allow_pvm;
+	r.log = vmctl_lib_log;
+	r.log_opaque = c;
+	return arcvm_vm_restore(&r, &c->vm, err);
 }
 
 int vmctl_snapshot_create(struct vmctl *c, struct fc_snapshot_create *s, struct arcvm_error *err)

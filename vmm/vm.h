@@ -48,6 +48,7 @@ struct arcvm_vm {
 	struct uart *uart;
 	struct virtio_mmio *virtio[X86_VIRTIO_MAX];
 	int nvirtio;
+	char *drive_paths[ARCVM_MAX_DRIVES]; /* owned paths of drives replaced since create */
 	struct platform_sink sink;
 	bool irqchip;                   /* in-kernel IOAPIC/PIC/LAPIC exist */
 

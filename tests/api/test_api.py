@@ -252,8 +252,6 @@ def test_drive_patch_swaps_the_backing_file(api, needs_kvm, tmp_path):
     drives = a.get("/vm/config")[1]["drives"]
     assert drives == [{"drive_id": "scratch", "path_on_host": str(second), "is_root_device": False,
                        "is_read_only": False, "cache_type": "Writeback", "io_engine": "Sync"}]
-    # The old file is no longer locked by this VM; the new one is (a second
-    # server could not start on it, but the first file is free for a writer).
     assert "No such file" in fault(a.patch("/drives/scratch", {
         "drive_id": "scratch", "path_on_host": str(tmp_path / "missing.img")}))
     assert "no drive 'other'" in fault(a.patch("/drives/other", {
@@ -387,3 +385,48 @@ def test_snapshot_client_resumes_after_a_refusal(api, needs_kvm, tmp_path):
     r = subprocess.run([ARCVM, "snapshot", "create", "--socket", str(tmp_path / "none.sock"),
                         str(tmp_path / "snap2")], capture_output=True, timeout=TIMEOUT)
     assert r.returncode == 1 and b"cannot connect" in r.stderr
+
+
+def test_snapshot_create_and_load_in_a_new_process(api, needs_kvm, tmp_path):
+    a = api("--allow-pvm", name="first")
+    boot_tiny(a)
+    assert a.put("/machine-config", {"vcpu_count": 1, "mem_size_mib": 32,
+                                     "track_dirty_pages": True}) == (204, None)
+    assert a.put("/actions", {"action_type": "InstanceStart"}) == (204, None)
+    a.wait_stdout("arcvm-api-guest ready")
+    snap = tmp_path / "snap"
+    r = subprocess.run([ARCVM, "snapshot", "create", "--socket", str(a.sock), str(snap)],
+                       capture_output=True, timeout=TIMEOUT)
+    assert r.returncode == 0, r
+    assert (snap / "state").stat().st_size > 0 and (snap / "mem").stat().st_size == 32 << 20
+    assert a.state() == "Running"
+    r = subprocess.run([ARCVM, "snapshot", "create", "--socket", str(a.sock), "--diff",
+                        "--keep-paused", str(snap / "diff1")], capture_output=True, timeout=TIMEOUT)
+    assert r.returncode == 0, r
+    assert a.state() == "Paused"
+    assert a.stop() == 7
+
+    b = api("--allow-pvm", name="second")
+    assert "exactly one" in fault(b.put("/snapshot/load", {"snapshot_path": str(snap / "state")}))
+    assert "Uffd" in fault(b.put("/snapshot/load", {
+        "snapshot_path": str(snap / "state"),
+        "mem_backend": {"backend_type": "Uffd", "backend_path": "/x"}}))
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"not a snapshot" * 100)
+    assert fault(b.put("/snapshot/load", {"snapshot_path": str(garbage),
+                                          "mem_file_path": str(snap / "mem")}))
+    assert b.state() == "Not started"
+    assert b.put("/snapshot/load", {
+        "snapshot_path": str(snap / "state"),
+        "mem_backend": {"backend_type": "File", "backend_path": str(snap / "mem")},
+        "resume_vm": True}) == (204, None)
+    assert b.state() == "Running"
+    assert "only allowed before" in fault(b.put("/snapshot/load", {
+        "snapshot_path": str(snap / "state"), "mem_file_path": str(snap / "mem")}))
+    assert b.patch("/vm", {"state": "Paused"}) == (204, None)
+    assert b.patch("/vm", {"state": "Resumed"}) == (204, None)
+    # Without resume_vm (and the older mem_file_path) the VM waits, paused.
+    c = api("--allow-pvm", name="third")
+    assert c.put("/snapshot/load", {"snapshot_path": str(snap / "state"),
+                                    "mem_file_path": str(snap / "mem")}) == (204, None)
+    assert c.state() == "Paused"
