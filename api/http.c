@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -40,13 +41,43 @@ static int on_url(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static int on_header_bytes(http_parser *p, const char *at, size_t len)
+static int count_header_bytes(struct api_http *h, size_t len)
 {
-	struct api_http *h = of(p);
 	h->header_bytes += len;
 	if (h->header_bytes > API_HTTP_MAX_HEADERS)
 		return refuse(h, "the request headers are larger than 16 KiB");
 	return 0;
+}
+
+/* A header name may arrive in pieces; only "Expect" matters here. */
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct api_http *h = of(p);
+	if (h->in_value) {
+		h->in_value = false;
+		h->field_len = 0;
+	}
+	if (len < sizeof(h->field) - h->field_len) {
+		memcpy(h->field + h->field_len, at, len);
+		h->field_len += len;
+	} else {
+		h->field_len = sizeof(h->field);   /* too long to be "Expect" */
+	}
+	return count_header_bytes(h, len);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct api_http *h = of(p);
+	if (!h->in_value) {
+		h->in_value = true;
+		h->field_is_expect = h->field_len == 6 && strncasecmp(h->field, "expect", 6) == 0;
+	}
+	/* The value is short; a match split across reads is missed (the client
+	 * then sends its body after its own wait). */
+	if (h->field_is_expect && memmem(at, len, "100-continue", 12))
+		h->expect_continue = true;
+	return count_header_bytes(h, len);
 }
 
 static int on_headers_complete(http_parser *p)
@@ -94,8 +125,8 @@ static int on_message_complete(http_parser *p)
 static const http_parser_settings settings = {
 	.on_message_begin = on_message_begin,
 	.on_url = on_url,
-	.on_header_field = on_header_bytes,
-	.on_header_value = on_header_bytes,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
 	.on_headers_complete = on_headers_complete,
 	.on_body = on_body,
 	.on_message_complete = on_message_complete,
@@ -113,6 +144,8 @@ void api_http_reset(struct api_http *h)
 	free(h->req.body);
 	memset(&h->req, 0, sizeof(h->req));
 	h->url_len = h->header_bytes = 0;
+	h->expect_continue = h->continue_sent = h->in_value = h->field_is_expect = false;
+	h->field_len = 0;
 	h->state = API_HTTP_MORE;
 	h->error = NULL;
 	h->started = false;
@@ -199,4 +232,13 @@ int api_http_respond(int fd, int status, const char *body, bool keep_alive, int 
 	if (send_all(fd, head, (size_t)n, deadline))
 		return -1;
 	return blen ? send_all(fd, body, blen, deadline) : 0;
+}
+
+int api_http_continue(struct api_http *h, int fd, int timeout_ms)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	if (!h->expect_continue || h->continue_sent || h->state != API_HTTP_MORE || !h->req.method_name)
+		return 0;
+	h->continue_sent = true;
+	return send_all(fd, cont, sizeof(cont) - 1, now_ms() + timeout_ms);
 }

@@ -44,6 +44,14 @@ struct api_http {
 	enum api_http_state state;
 	const char *error;         /* static text */
 	bool started;              /* some byte of a request arrived */
+	/* "Expect: 100-continue": the client waits for a 100 before its body
+	 * (curl does for bodies over 1 KiB). The server sends it once. */
+	bool expect_continue;
+	bool continue_sent;
+	char field[16];            /* the header name being read, if short */
+	size_t field_len;
+	bool in_value;
+	bool field_is_expect;
 };
 
 void api_http_init(struct api_http *h);
@@ -53,6 +61,10 @@ void api_http_reset(struct api_http *h);
 /* Feeds bytes; returns how many were used. Stops after a complete request
  * (the rest belongs to the next one) or at the first error. */
 size_t api_http_feed(struct api_http *h, const char *data, size_t len);
+/* Sends "HTTP/1.1 100 Continue" when the request in progress asked for it
+ * and its headers are complete. Returns -1 when the peer is gone. */
+int api_http_continue(struct api_http *h, int fd, int timeout_ms);
+
 /* The peer closed its end: a request in progress becomes an error. */
 void api_http_eof(struct api_http *h);
 

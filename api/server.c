@@ -108,8 +108,11 @@ static void conn_input(struct server *s, struct conn *k, const char *data, size_
 			conn_refuse(s, k, k->http.error);
 			return;
 		}
-		if (k->http.state != API_HTTP_DONE)
+		if (k->http.state != API_HTTP_DONE) {
+			if (api_http_continue(&k->http, k->fd, s->opts->request_timeout_ms))
+				conn_close(s, k);
 			return;
+		}
 		if (!conn_serve(s, k))
 			return;
 	}

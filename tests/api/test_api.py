@@ -430,3 +430,20 @@ def test_snapshot_create_and_load_in_a_new_process(api, needs_kvm, tmp_path):
     assert c.put("/snapshot/load", {"snapshot_path": str(snap / "state"),
                                     "mem_file_path": str(snap / "mem")}) == (204, None)
     assert c.state() == "Paused"
+
+
+def test_expect_100_continue(api):
+    """curl asks for a 100 before a body over 1 KiB; the server gives it
+    once the headers are in, then answers the request."""
+    a = api()
+    body = json.dumps({"vcpu_count": 3, "mem_size_mib": 64}).encode()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(TIMEOUT)
+    s.connect(str(a.sock))
+    s.sendall(b"PUT /machine-config HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body))
+    assert s.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    s.sendall(body)
+    assert s.recv(4096).startswith(b"HTTP/1.1 204")
+    s.close()
+    assert a.get("/machine-config")[1]["vcpu_count"] == 3
