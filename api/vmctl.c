@@ -250,14 +250,15 @@ void vmctl_log(struct vmctl *c, enum fc_log_level level, const char *origin, con
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(f, "%s.%09ld [%s%s%s%s%s] ", when, ts.tv_nsec, c->instance_id,
-		c->logger.show_level ? ":" : "", c->logger.show_level ? level_name(level) : "",
-		c->logger.show_log_origin ? ":" : "", c->logger.show_log_origin ? origin : "");
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', f);
+	/* The whole line in one call: libarcvm logs from its own threads too. */
+	fprintf(f, "%s.%09ld [%s%s%s%s%s] %s\n", when, ts.tv_nsec, c->instance_id,
+		c->logger.show_level ? ":" : "", c->logger.show_level ? level_name(level) : "",
+		c->logger.show_log_origin ? ":" : "", c->logger.show_log_origin ? origin : "", msg);
 	fflush(f);
 }
 
