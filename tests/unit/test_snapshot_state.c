@@ -293,6 +293,37 @@ static void test_uart_fifo_bound_is_checked(void **state)
 	uart_destroy(u);
 }
 
+/* With dirty tracking, what a device may write (a chain's writable buffers,
+ * the used ring) is marked for diff snapshots; readable buffers are not. */
+static void test_device_writes_are_marked_dirty(void **state)
+{
+	struct fd_driver *f = calloc(1, sizeof(*f));
+	struct virtio_dev *dev;
+	assert_int_equal(vrng_create(&dev, NULL), 0);
+	assert_int_equal(fd_attach(f, dev, NULL, NULL), 0);
+	uint64_t words = (FD_RAM_SIZE / 4096 + 63) / 64;
+	f->mem.dirty = calloc(words, 8);
+	assert_true(fd_bring_up(f, 1ull << VIRTIO_F_VERSION_1, 1) & VIRTIO_CONFIG_S_DRIVER_OK);
+	memset(f->mem.dirty, 0, words * 8);
+	uint64_t buf = 0x200000;
+	struct fd_seg s = { .gpa = buf, .len = 16, .write = true };
+	fd_post(f, 0, &s, 1);
+	fd_kick(f, 0);
+	uint32_t id, len;
+	assert_true(fd_used(f, 0, &id, &len));
+	uint64_t page = buf / 4096, used = f->q[0].used / 4096;
+	assert_true(f->mem.dirty[page / 64] & (1ull << (page % 64)));
+	assert_true(f->mem.dirty[used / 64] & (1ull << (used % 64)));
+	uint64_t set = 0;
+	for (uint64_t i = 0; i < words; i++)
+		set += (uint64_t)__builtin_popcountll(f->mem.dirty[i]);
+	assert_int_equal(set, page == used ? 1 : 2);
+	free(f->mem.dirty);
+	f->mem.dirty = NULL;
+	fd_detach(f);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_transport_round_trip_keeps_queue_positions),
 		cmocka_unit_test(test_queue_outside_ram_is_refused),
 		cmocka_unit_test(test_uart_fifo_bound_is_checked),
+		cmocka_unit_test(test_device_writes_are_marked_dirty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
