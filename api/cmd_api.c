@@ -146,10 +146,13 @@ int cli_api(int argc, char **argv)
 	int status = CLI_ERROR;
 	if (ctl_open(&c, &con, a.id, a.allow_pvm, a.verbose))
 		goto out;
-	if (a.config_file && (api_config_file_apply(&c, a.config_file, &err) ||
-			      vmctl_start(&c, &err))) {
+	if (a.config_file && api_config_file_apply(&c, a.config_file, &err)) {
 		cli_error("%s", err.msg);
 		status = CLI_USAGE;
+		goto out;
+	}
+	if (a.config_file && vmctl_start(&c, &err)) {
+		cli_error("%s", err.msg);
 		goto out;
 	}
 	enum arcvm_exit_reason reason;

@@ -1,7 +1,7 @@
 /*
  * cmd_snapshot.c - `arcvm snapshot create`: a client of a running `arcvm api`
  * that snapshots its VM into a folder: pause if running (PATCH /vm), PUT
- * /snapshot/create with DIR/state and DIR/mem (the names of docs/snapshot.md),
+ * /snapshot/create with DIR/state and DIR/memory (the names of docs/snapshot.md),
  * and resume unless told to keep it paused.
  */
 #include <cjson/cJSON.h>
@@ -17,11 +17,11 @@
 #include "cli/cli.h"
 
 #define SNAPSHOT_STATE_FILE "state"
-#define SNAPSHOT_MEM_FILE "mem"
+#define SNAPSHOT_MEM_FILE "memory"
 #define QUICK_TIMEOUT_MS 10000
 #define SNAPSHOT_TIMEOUT_MS (10 * 60 * 1000)   /* writing guest memory may take a while */
 
-static void snapshot_usage(FILE *f)
+static void create_usage(FILE *f)
 {
 	fputs("usage: arcvm snapshot create --socket PATH [--diff] [--keep-paused] DIR\n"
 	      "Snapshots the VM of the `arcvm api` serving PATH into the folder DIR\n"
@@ -111,7 +111,7 @@ static int create(const char *sock, const char *dir, bool diff)
 	return rc;
 }
 
-static int snapshot_create(int argc, char **argv)
+int cli_snapshot_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, 0, 's' }, { "diff", no_argument, 0, 'd' },
@@ -127,11 +127,16 @@ static int snapshot_create(int argc, char **argv)
 		case 's': sock = optarg; break;
 		case 'd': diff = true; break;
 		case 'k': keep_paused = true; break;
-		case 'h': snapshot_usage(stdout); return CLI_OK;
-		default: snapshot_usage(stderr); return CLI_USAGE;
+		case 'h': create_usage(stdout); return CLI_OK;
+		default: create_usage(stderr); return CLI_USAGE;
 		}
 	}
-	if (!sock || optind != argc - 1) {
+	if (!sock) {
+		cli_error("arcvm snapshot create needs --socket PATH, the socket of a running"
+			  " `arcvm api` (snapshots are taken through its REST API)");
+		return CLI_USAGE;
+	}
+	if (optind != argc - 1) {
 		cli_error("usage: arcvm snapshot create --socket PATH [--diff] [--keep-paused] DIR");
 		return CLI_USAGE;
 	}
@@ -150,16 +155,4 @@ static int snapshot_create(int argc, char **argv)
 	if (was_running && !keep_paused && set_state(sock, "Resumed"))
 		rc = -1;
 	return rc ? CLI_ERROR : CLI_OK;
-}
-
-int cli_snapshot(int argc, char **argv)
-{
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		snapshot_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	if (strcmp(argv[1], "create") == 0)
-		return snapshot_create(argc - 1, argv + 1);
-	cli_error("unknown snapshot command '%s' (try 'arcvm snapshot --help')", argv[1]);
-	return CLI_USAGE;
 }

@@ -66,7 +66,7 @@ static void usage(FILE *f)
 	      "  run        boot a kernel with its serial console on this terminal\n"
 	      "  exec       run a command in a fresh micro-VM and return its status\n"
 	      "  api        serve Firecracker's REST API for one micro-VM on a Unix socket\n"
-	      "  snapshot   snapshot the VM of a running `arcvm api` (snapshot create)\n"
+	      "  snapshot   snapshot create (through `arcvm api`) or restore a VM snapshot\n"
 	      "  version    print the version\n"
 	      "  help       this text\n"
 	      "\n"

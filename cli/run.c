@@ -256,7 +256,7 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 	return 0;
 }
 
-static int run_vm(struct arcvm_config *cfg)
+int cli_run_attached(cli_make_vm make, void *opaque)
 {
 	struct cli_console con;
 	struct arcvm_error err;
@@ -266,8 +266,7 @@ static int run_vm(struct arcvm_config *cfg)
 		cli_error("cannot set up the terminal: %s", strerror(errno));
 		return CLI_ERROR;
 	}
-	cfg->console_in_fd = con.guest_in_fd;
-	if (arcvm_vm_create(cfg, &vm, &err)) {
+	if (make(opaque, con.guest_in_fd, &vm, &err)) {
 		console_close(&con);
 		cli_error("%s", err.msg);
 		return CLI_ERROR;
@@ -281,7 +280,10 @@ static int run_vm(struct arcvm_config *cfg)
 	enum arcvm_exit_reason reason = ARCVM_EXIT_NONE;
 	if (console_start(&con, vm) < 0)
 		cli_error("cannot relay the terminal to the guest; input is ignored");
-	if (arcvm_vm_boot(vm, &err) || arcvm_vm_wait(vm, -1, &reason, &err)) {
+	/* A restored VM waits Paused; a new one waits to boot. */
+	int rc = arcvm_vm_state(vm) == ARCVM_STATE_PAUSED ? arcvm_vm_resume(vm, &err)
+							   : arcvm_vm_boot(vm, &err);
+	if (rc || arcvm_vm_wait(vm, -1, &reason, &err)) {
 		cli_error("%s", err.msg);
 		reason = ARCVM_EXIT_NONE;
 	} else {
@@ -332,6 +334,14 @@ static int run_fc_config_file(int argc, char **argv)
 	return cli_run_config_file(file, allow_pvm, verbose);
 }
 
+static int create_from_config(void *opaque, int console_in_fd, struct arcvm_vm **vm,
+			      struct arcvm_error *err)
+{
+	struct arcvm_config *cfg = opaque;
+	cfg->console_in_fd = console_in_fd;
+	return arcvm_vm_create(cfg, vm, err);
+}
+
 int cli_run(int argc, char **argv)
 {
 	int fc_status = run_fc_config_file(argc, argv);
@@ -376,7 +386,7 @@ int cli_run(int argc, char **argv)
 	cfg.cmdline = cmdline;
 	cfg.log = cli_log;
 	cfg.log_opaque = &verbose;
-	status = run_vm(&cfg);
+	status = cli_run_attached(create_from_config, &cfg);
 out:
 	free(owned_kernel);
 	free(owned_initrd);

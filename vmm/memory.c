@@ -130,6 +130,7 @@ int mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, size_t l
 	void *dst = mem_ptr(m, gpa, len);
 	if (!dst)
 		return -1;
+	mem_mark_dirty(m, gpa, len);
 	memcpy(dst, src, len);
 	return 0;
 }
@@ -152,4 +153,23 @@ uint64_t mem_file_offset(const struct guest_mem *m, int region)
 		if (m->regions[i].is_ram)
 			off += m->regions[i].size;
 	return off;
+}
+
+void mem_mark_dirty(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (!m->dirty || len == 0)
+		return;
+	uint64_t file_off = 0;
+	for (int i = 0; i < m->nregions; i++) {
+		const struct mem_region *r = &m->regions[i];
+		if (r->is_ram && gpa >= r->gpa && gpa - r->gpa < r->size) {
+			uint64_t off = gpa - r->gpa;
+			uint64_t end = len > r->size - off ? r->size : off + len;
+			for (uint64_t p = (file_off + off) >> 12; p <= (file_off + end - 1) >> 12; p++)
+				__atomic_fetch_or(&m->dirty[p / 64], 1ull << (p % 64), __ATOMIC_RELAXED);
+			return;
+		}
+		if (r->is_ram)
+			file_off += r->size;
+	}
 }

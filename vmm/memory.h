@@ -36,6 +36,10 @@ struct guest_mem {
 	struct mem_region regions[MEM_MAX_REGIONS];
 	int nregions;
 	uint64_t ram_size;   /* total bytes of RAM across RAM regions */
+	/* With dirty tracking (diff snapshots): one bit per 4 KiB page of RAM,
+	 * numbered as in a memory file (RAM regions end to end), for the pages
+	 * the VMM itself writes (KVM logs the guest's). Owned by the VM. */
+	uint64_t *dirty;
 };
 
 /* Allocates ram_size bytes of anonymous memory laid out around the hole.
@@ -65,6 +69,10 @@ void *mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
  * byte of the range is outside guest memory (nothing is copied then). */
 int mem_read(const struct guest_mem *m, uint64_t gpa, void *dst, size_t len);
 int mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, size_t len);
+
+/* Marks [gpa, gpa+len) written by the host, when m->dirty is set. Any
+ * thread; ranges outside RAM are ignored. */
+void mem_mark_dirty(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /* Highest RAM address + 1 (the end of the last RAM region). */
 uint64_t mem_ram_end(const struct guest_mem *m);

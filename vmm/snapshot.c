@@ -36,9 +36,10 @@ static bool bit_test(const uint64_t *b, uint64_t i)
 	return (b[i / 64] >> (i % 64)) & 1;
 }
 
+/* Atomic: the I/O thread may mark pages in the same bitmap (mem_mark_dirty). */
 static void bit_set(uint64_t *b, uint64_t i)
 {
-	b[i / 64] |= 1ull << (i % 64);
+	__atomic_fetch_or(&b[i / 64], 1ull << (i % 64), __ATOMIC_RELAXED);
 }
 
 static void layer_free(struct snap_layer *l)
@@ -62,7 +63,6 @@ void vm_snapshot_free(struct arcvm_vm *vm)
 	if (!s)
 		return;
 	layers_clear(s);
-	free(s->dirty);
 	snap_strings_free(&s->strings);
 	free(s);
 	vm->snap = NULL;
@@ -72,24 +72,19 @@ static int snap_state_get(struct arcvm_vm *vm, struct vm_snap **out, struct arcv
 {
 	if (!vm->snap) {
 		struct vm_snap *s = calloc(1, sizeof(*s));
-		uint64_t npages = vm->mem.ram_size / SNAP_PAGE;
-		uint64_t *dirty = calloc(bitmap_words(npages) ? bitmap_words(npages) : 1, 8);
-		if (!s || !dirty) {
-			free(s);
-			free(dirty);
+		if (!s)
 			return err_set(err, ARCVM_E_NOMEM, "out of memory for snapshot bookkeeping");
-		}
-		s->npages = npages;
-		s->dirty = dirty;
+		s->npages = vm->mem.ram_size / SNAP_PAGE;
 		vm->snap = s;
 	}
 	*out = vm->snap;
 	return 0;
 }
 
-/* Moves KVM's dirty logs (which reading clears) into s->dirty, where they
- * stay until a snapshot has written those pages. */
-static int collect_dirty(struct arcvm_vm *vm, struct vm_snap *s, struct arcvm_error *err)
+/* Moves KVM's dirty logs (which reading clears) into vm->mem.dirty, which
+ * already holds the pages the VMM's devices wrote; they stay there until a
+ * snapshot has written those pages. */
+static int collect_dirty(struct arcvm_vm *vm, struct arcvm_error *err)
 {
 	for (int i = 0; i < vm->mem.nregions; i++) {
 		const struct mem_region *r = &vm->mem.regions[i];
@@ -100,7 +95,7 @@ static int collect_dirty(struct arcvm_vm *vm, struct vm_snap *s, struct arcvm_er
 		int rc = kvm_get_dirty_log(&vm->vmfd, (uint32_t)i, log, err);
 		for (uint64_t w = 0; !rc && w < bitmap_words(pages); w++)
 			for (uint64_t b = log[w]; b; b &= b - 1)
-				bit_set(s->dirty, first + w * 64 + (uint64_t)__builtin_ctzll(b));
+				bit_set(vm->mem.dirty, first + w * 64 + (uint64_t)__builtin_ctzll(b));
 		free(log);
 		if (rc)
 			return rc;
@@ -244,12 +239,13 @@ static int check_snapshot_call(struct arcvm_vm *vm, enum arcvm_snapshot_type typ
 }
 
 /* After a successful snapshot its memory file is the newest layer. */
-static void push_layer(struct vm_snap *s, struct snap_layer *top)
+static void push_layer(struct arcvm_vm *vm, struct vm_snap *s, struct snap_layer *top)
 {
 	if (!top->bitmap)
 		layers_clear(s);
 	s->layers[s->nlayers++] = *top;
-	memset(s->dirty, 0, bitmap_words(s->npages) * 8);
+	if (vm->mem.dirty)
+		memset(vm->mem.dirty, 0, bitmap_words(s->npages) * 8);
 	top->path = NULL;
 	top->bitmap = NULL;
 }
@@ -258,15 +254,15 @@ static int snapshot_locked(struct arcvm_vm *vm, struct vm_snap *s, enum arcvm_sn
 			   const char *state_path, const char *mem_path, struct arcvm_error *err)
 {
 	int rc = 0;
-	if (vm->cfg.track_dirty_pages)
-		rc = collect_dirty(vm, s, err);
+	if (vm->mem.dirty)
+		rc = collect_dirty(vm, err);
 	struct snap_layer top = { 0 };
 	if (!rc && type == ARCVM_SNAPSHOT_DIFF) {
 		top.bitmap = malloc(bitmap_words(s->npages) * 8);
 		if (!top.bitmap)
 			rc = err_set(err, ARCVM_E_NOMEM, "out of memory for the dirty bitmap");
 		else
-			memcpy(top.bitmap, s->dirty, bitmap_words(s->npages) * 8);
+			memcpy(top.bitmap, vm->mem.dirty, bitmap_words(s->npages) * 8);
 	}
 	if (!rc)
 		rc = write_memory(vm, mem_path, top.bitmap, err);
@@ -275,7 +271,7 @@ static int snapshot_locked(struct arcvm_vm *vm, struct vm_snap *s, enum arcvm_sn
 	if (!rc)
 		rc = write_state(vm, s, &top, state_path, err);
 	if (!rc)
-		push_layer(s, &top);
+		push_layer(vm, s, &top);
 	layer_free(&top);
 	return rc;
 }
@@ -430,11 +426,7 @@ static int restore_vm(const struct arcvm_restore *req, struct snap_reader *r,
 	vm->restoring = true;
 	vm->snap = s;
 	s->npages = cfg.mem_size / SNAP_PAGE;
-	s->dirty = calloc(bitmap_words(s->npages), 8);
-	if (!s->dirty)
-		rc = err_set(err, ARCVM_E_NOMEM, "out of memory for the dirty bitmap");
-	if (!rc)
-		rc = load_layers(r, s, req->mem_path, err);
+	rc = load_layers(r, s, req->mem_path, err);
 	int fd = rc ? -1 : open_layer(&s->layers[0], cfg.mem_size, err);
 	if (fd < 0 && !rc)
 		rc = fd;

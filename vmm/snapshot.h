@@ -35,7 +35,6 @@ struct vm_snap {
 	struct snap_layer layers[SNAP_MAX_LAYERS];
 	int nlayers;         /* 0 until the first snapshot or a restore */
 	uint64_t npages;     /* pages of RAM; bitmaps hold npages bits */
-	uint64_t *dirty;     /* pages KVM reported written and no snapshot holds yet */
 	struct snap_strings strings;
 };
 

@@ -193,6 +193,8 @@ static int vm_setup_memory(struct arcvm_vm *vm, int mem_fd, struct arcvm_error *
 {
 	int rc = mem_create_ram_file(&vm->mem, vm->cfg.mem_size, mem_fd, err);
 	uint32_t flags = vm->cfg.track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+	if (!rc && flags && !(vm->mem.dirty = calloc((vm->cfg.mem_size / 4096 + 63) / 64, 8)))
+		rc = err_set(err, ARCVM_E_NOMEM, "out of memory for the dirty page bitmap");
 	for (int i = 0; !rc && i < vm->mem.nregions; i++) {
 		const struct mem_region *r = &vm->mem.regions[i];
 		rc = kvm_set_memory(&vm->vmfd, (uint32_t)i, r->gpa, r->size, r->host, flags, err);
@@ -467,6 +469,7 @@ void arcvm_vm_destroy(struct arcvm_vm *vm)
 	vm_teardown_virtio(vm);   /* after the I/O thread stopped, before the loop is freed */
 	io_loop_destroy(vm->io);
 	uart_destroy(vm->uart);
+	free(vm->mem.dirty);
 	mem_destroy(&vm->mem);
 	kvm_vm_close(&vm->vmfd);
 	kvm_close(&vm->kvm);

@@ -398,7 +398,7 @@ def test_snapshot_create_and_load_in_a_new_process(api, needs_kvm, tmp_path):
     r = subprocess.run([ARCVM, "snapshot", "create", "--socket", str(a.sock), str(snap)],
                        capture_output=True, timeout=TIMEOUT)
     assert r.returncode == 0, r
-    assert (snap / "state").stat().st_size > 0 and (snap / "mem").stat().st_size == 32 << 20
+    assert (snap / "state").stat().st_size > 0 and (snap / "memory").stat().st_size == 32 << 20
     assert a.state() == "Running"
     r = subprocess.run([ARCVM, "snapshot", "create", "--socket", str(a.sock), "--diff",
                         "--keep-paused", str(snap / "diff1")], capture_output=True, timeout=TIMEOUT)
@@ -414,21 +414,21 @@ def test_snapshot_create_and_load_in_a_new_process(api, needs_kvm, tmp_path):
     garbage = tmp_path / "garbage"
     garbage.write_bytes(b"not a snapshot" * 100)
     assert fault(b.put("/snapshot/load", {"snapshot_path": str(garbage),
-                                          "mem_file_path": str(snap / "mem")}))
+                                          "mem_file_path": str(snap / "memory")}))
     assert b.state() == "Not started"
     assert b.put("/snapshot/load", {
         "snapshot_path": str(snap / "state"),
-        "mem_backend": {"backend_type": "File", "backend_path": str(snap / "mem")},
+        "mem_backend": {"backend_type": "File", "backend_path": str(snap / "memory")},
         "resume_vm": True}) == (204, None)
     assert b.state() == "Running"
     assert "only allowed before" in fault(b.put("/snapshot/load", {
-        "snapshot_path": str(snap / "state"), "mem_file_path": str(snap / "mem")}))
+        "snapshot_path": str(snap / "state"), "mem_file_path": str(snap / "memory")}))
     assert b.patch("/vm", {"state": "Paused"}) == (204, None)
     assert b.patch("/vm", {"state": "Resumed"}) == (204, None)
     # Without resume_vm (and the older mem_file_path) the VM waits, paused.
     c = api("--allow-pvm", name="third")
     assert c.put("/snapshot/load", {"snapshot_path": str(snap / "state"),
-                                    "mem_file_path": str(snap / "mem")}) == (204, None)
+                                    "mem_file_path": str(snap / "memory")}) == (204, None)
     assert c.state() == "Paused"
 
 

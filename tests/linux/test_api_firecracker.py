@@ -88,7 +88,7 @@ def test_getting_started_pause_drive_swap_snapshot_and_load(needs_kvm, arcvm, li
     wait_socket(restored, second_sock)
     assert curl(second_sock, "PUT", "/snapshot/load", {
         "snapshot_path": str(snap / "state"),
-        "mem_backend": {"backend_path": str(snap / "mem"), "backend_type": "File"},
+        "mem_backend": {"backend_path": str(snap / "memory"), "backend_type": "File"},
         "enable_diff_snapshots": False, "resume_vm": True}) == (204, None)
     assert curl(second_sock, "GET", "/")[1]["state"] == "Running"
     # The same shell, with the swapped image behind /dev/vdb.
