@@ -4,13 +4,13 @@ server that slow, broken or oversized requests cannot wedge. Where a VM must
 run, a tiny ELF guest (guest.S) stands in for the kernel (--allow-pvm)."""
 import json
 import os
+import select
 import socket
 import subprocess
 import time
 
-import pytest
 
-from conftest import ARCVM, GUEST, TIMEOUT, UnixHTTPConnection
+from conftest import ARCVM, GUEST, TIMEOUT
 
 
 def fault(resp):
@@ -336,12 +336,19 @@ def test_config_file_starts_the_vm(api, needs_kvm, tmp_path):
     # arcvm run --config-file boots the same file without an API.
     p = subprocess.Popen([ARCVM, "run", "--config-file", str(cfg), "--allow-pvm"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = b""
+    deadline = time.monotonic() + TIMEOUT
     try:
-        line = p.stdout.readline()
+        while b"\n" not in out and time.monotonic() < deadline:
+            if select.select([p.stdout], [], [], 0.5)[0]:
+                chunk = os.read(p.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                out += chunk
     finally:
         p.kill()
         p.wait(timeout=TIMEOUT)
-    assert line == b"arcvm-api-guest ready\n"
+    assert out == b"arcvm-api-guest ready\n"
 
 
 def test_config_file_errors_name_the_section(tmp_path):

@@ -6,6 +6,7 @@ snapshot through `arcvm snapshot create`, and a second `arcvm api` that
 loads it and carries on where the guest was."""
 import json
 import subprocess
+import time
 
 from conftest import GUEST
 
@@ -26,7 +27,6 @@ def curl(sock, method, path, body=None):
 
 
 def wait_socket(vm, sock):
-    import time
     deadline = time.monotonic() + TIMEOUT
     while not sock.exists():
         assert vm.proc.poll() is None and time.monotonic() < deadline, vm
