@@ -55,7 +55,8 @@ struct api_http {
 };
 
 void api_http_init(struct api_http *h);
-/* Frees the body and readies h for the next request on the connection. */
+/* Frees the body and readies h for the next request on the same
+ * connection; a new connection needs api_http_init after it. */
 void api_http_reset(struct api_http *h);
 
 /* Feeds bytes; returns how many were used. Stops after a complete request

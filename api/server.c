@@ -49,7 +49,10 @@ static void conn_close(struct server *s, struct conn *k)
 	close(k->fd);
 	k->fd = -1;
 	k->closing = false;
+	/* The next connection in this slot starts from a fresh parser, not
+	 * in the middle of this one's request. */
 	api_http_reset(&k->http);
+	api_http_init(&k->http);
 }
 
 /* Answers a request that could not be parsed, and hangs up. Closing with
@@ -169,6 +172,12 @@ static void accept_one(struct server *s)
 	api_reply_fault(&r, 503, "too many connections to the API socket");
 	api_http_respond(fd, r.status, r.body, false, 100);
 	free(r.body);
+	/* What the client already sent is read first: closing with unread
+	 * input would reset the connection and could lose the answer. */
+	char sink[READ_CHUNK];
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
 	close(fd);
 }
 
@@ -194,29 +203,39 @@ static int expire(struct server *s)
 	return (int)next;
 }
 
+/*
+ * Clients wait for the socket file to appear and then connect (as with
+ * Firecracker), so it must appear only once it listens: the socket is bound
+ * under a temporary name and hard-linked to `path` afterwards, which also
+ * refuses an existing file atomically.
+ */
 static int listen_on(const char *path, struct arcvm_error *err)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(a.sun_path))
-		return err_set(err, ARCVM_E_INVALID, "socket path %s is longer than %zu bytes", path,
-			       sizeof(a.sun_path) - 1);
-	strcpy(a.sun_path, path);
+	int n = snprintf(a.sun_path, sizeof(a.sun_path), "%s.tmp.%d", path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(a.sun_path))
+		return err_set(err, ARCVM_E_INVALID, "socket path %s is too long (at most %zu"
+			       " bytes with room for a temporary name)", path,
+			       sizeof(a.sun_path) - 16);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return err_errno(err, ARCVM_E_IO, errno, "socket failed");
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int e = errno;
+	unlink(a.sun_path);   /* a leftover of a killed process with our pid */
+	int rc = 0;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		rc = err_errno(err, err_from_errno(errno), errno, "cannot bind the API socket %s",
+			       a.sun_path);
+	else if (listen(fd, 16) < 0)
+		rc = err_errno(err, ARCVM_E_IO, errno, "cannot listen on %s", a.sun_path);
+	else if (link(a.sun_path, path) < 0)
+		rc = errno == EEXIST ? err_set(err, ARCVM_E_BUSY, "the API socket %s already exists"
+					       " (remove it if no arcvm uses it)", path)
+				     : err_errno(err, err_from_errno(errno), errno,
+						 "cannot create the API socket %s", path);
+	unlink(a.sun_path);
+	if (rc) {
 		close(fd);
-		if (e == EADDRINUSE)
-			return err_set(err, ARCVM_E_BUSY, "the API socket %s already exists (remove it"
-				       " if no arcvm uses it)", path);
-		return err_errno(err, err_from_errno(e), e, "cannot bind the API socket %s", path);
-	}
-	if (listen(fd, 16) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(path);
-		return err_errno(err, ARCVM_E_IO, e, "cannot listen on %s", path);
+		return rc;
 	}
 	return fd;
 }

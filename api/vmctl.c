@@ -67,6 +67,7 @@ int vmctl_init(struct vmctl *c, const char *instance_id, struct arcvm_error *err
 	c->console_out_fd = 1;
 	c->metrics_fd = -1;
 	c->logger.level = FC_LOG_INFO;
+	pthread_mutex_init(&c->log_lock, NULL);
 	return 0;
 }
 
@@ -85,6 +86,7 @@ void vmctl_free(struct vmctl *c)
 		close(c->metrics_fd);
 	free(c->metrics_path);
 	free(c->instance_id);
+	pthread_mutex_destroy(&c->log_lock);
 	memset(c, 0, sizeof(*c));
 	c->metrics_fd = -1;
 }
@@ -241,25 +243,27 @@ static const char *level_name(enum fc_log_level l)
 
 void vmctl_log(struct vmctl *c, enum fc_log_level level, const char *origin, const char *fmt, ...)
 {
-	if (level > c->logger.level || c->logger.level == FC_LOG_OFF)
-		return;
-	FILE *f = c->log_file ? c->log_file : stderr;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	struct timespec ts;
 	struct tm tm;
 	char when[32];
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	/* The whole line in one call: libarcvm logs from its own threads too. */
-	fprintf(f, "%s.%09ld [%s%s%s%s%s] %s\n", when, ts.tv_nsec, c->instance_id,
-		c->logger.show_level ? ":" : "", c->logger.show_level ? level_name(level) : "",
-		c->logger.show_log_origin ? ":" : "", c->logger.show_log_origin ? origin : "", msg);
-	fflush(f);
+	pthread_mutex_lock(&c->log_lock);
+	if (level <= c->logger.level && c->logger.level != FC_LOG_OFF) {
+		FILE *f = c->log_file ? c->log_file : stderr;
+		fprintf(f, "%s.%09ld [%s%s%s%s%s] %s\n", when, ts.tv_nsec, c->instance_id,
+			c->logger.show_level ? ":" : "", c->logger.show_level ? level_name(level) : "",
+			c->logger.show_log_origin ? ":" : "", c->logger.show_log_origin ? origin : "",
+			msg);
+		fflush(f);
+	}
+	pthread_mutex_unlock(&c->log_lock);
 }
 
 void vmctl_lib_log(void *opaque, enum arcvm_log_level level, const char *msg)
@@ -291,9 +295,11 @@ int vmctl_set_logger(struct vmctl *c, struct fc_logger *l, struct arcvm_error *e
 		fc_logger_free(l);
 		return rc;
 	}
+	pthread_mutex_lock(&c->log_lock);
 	c->logger = *l;
-	memset(l, 0, sizeof(*l));
 	c->log_file = f;
+	pthread_mutex_unlock(&c->log_lock);
+	memset(l, 0, sizeof(*l));
 	c->have_logger = true;
 	return 0;
 }

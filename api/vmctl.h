@@ -6,11 +6,13 @@
  * libarcvm calls. It knows nothing of HTTP: a refused request comes back as
  * an arcvm_error whose message the caller shows the client.
  *
- * Threads: one, the API server's.
+ * Threads: one, the API server's, except that libarcvm's threads log through
+ * vmctl_lib_log: the logger's settings and file are under log_lock.
  */
 #ifndef API_VMCTL_H
 #define API_VMCTL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,6 +100,7 @@ struct vmctl {
 	bool entropy;
 	bool boot_resources_set;   /* anything but logger/metrics configured: no snapshot load */
 
+	pthread_mutex_t log_lock;
 	bool have_logger;
 	struct fc_logger logger;
 	FILE *log_file;            /* NULL: stderr */

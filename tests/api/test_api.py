@@ -37,7 +37,8 @@ def raw_exchange(path, data, timeout=TIMEOUT):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.connect(str(path))
-    s.sendall(data)
+    if data:
+        s.sendall(data)
     out = b""
     while True:
         chunk = s.recv(65536)
@@ -454,3 +455,33 @@ def test_expect_100_continue(api):
     assert s.recv(4096).startswith(b"HTTP/1.1 204")
     s.close()
     assert a.get("/machine-config")[1]["vcpu_count"] == 3
+
+
+def test_connection_limit(api):
+    """Idle connections hold their slots; one past the limit is answered 503
+    and closed, and the slots come back when the idle ones go."""
+    a = api()
+    idle = []
+    for _ in range(16):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(TIMEOUT)
+        s.connect(str(a.sock))
+        idle.append(s)
+    # A request on the last idle one is answered: it holds a slot.
+    idle[-1].sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert idle[-1].recv(4096).startswith(b"HTTP/1.1 200")
+    # The server may answer before this client sends anything: only read.
+    out = raw_exchange(a.sock, b"")
+    assert out.startswith(b"HTTP/1.1 503") and b"too many connections" in out
+    for s in idle:
+        s.close()
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            out = raw_exchange(a.sock, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        except OSError as e:    # refused with a 503 before the request was sent
+            out = repr(e).encode()
+        if out.startswith(b"HTTP/1.1 200") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert out.startswith(b"HTTP/1.1 200"), out
