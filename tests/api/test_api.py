@@ -200,9 +200,15 @@ def test_start_pause_resume_and_pre_start_requests_refused_after(api, needs_kvm,
     assert a.put("/drives/disk1", {"drive_id": "disk1", "path_on_host": str(img),
                                    "is_root_device": False, "is_read_only": False}) == (204, None)
     assert a.put("/entropy", {}) == (204, None)
+    assert "guest_cid" in fault(a.put("/vsock", {"guest_cid": 2, "uds_path": "/x"}))
+    assert a.put("/vsock", {"guest_cid": 3, "uds_path": str(tmp_path / "v.sock")}) == (204, None)
     assert a.put("/actions", {"action_type": "InstanceStart"}) == (204, None)
     a.wait_stdout("arcvm-api-guest ready")
     assert a.state() == "Running"
+    cfg = a.get("/vm/config")[1]
+    assert cfg["vsock"] == {"guest_cid": 3, "uds_path": str(tmp_path / "v.sock")}
+    assert cfg["entropy"] == {} and cfg["drives"][0]["drive_id"] == "disk1"
+    assert (tmp_path / "v.sock").exists()    # the vsock device listens for the host
     for resp in (a.put("/boot-source", {"kernel_image_path": str(GUEST)}),
                  a.put("/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}),
                  a.patch("/machine-config", {"vcpu_count": 2}),
