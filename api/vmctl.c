@@ -528,6 +528,38 @@ int vmctl_snapshot_create(struct vmctl *c, struct fc_snapshot_create *s, struct 
 	return rc;
 }
 
+/* After a load, the controller's view of the configuration is the
+ * snapshot's, so GET /machine-config, GET /vm/config and PATCH /drives see
+ * the VM as it is. A drive the snapshot names without an id (its id was too
+ * long to be a serial) is called "drive<N>". */
+static int adopt_restored_config(struct vmctl *c, struct arcvm_error *err)
+{
+	const struct arcvm_config *cfg = arcvm_vm_config(c->vm);
+	c->machine.vcpu_count = cfg->cpus;
+	c->machine.mem_size_mib = (uint32_t)(cfg->mem_size >> 20);
+	c->machine.track_dirty_pages = cfg->track_dirty_pages;
+	c->entropy = cfg->rng;
+	for (int i = 0; i < cfg->ndrives && i < ARCVM_MAX_DRIVES; i++) {
+		const struct arcvm_drive *d = &cfg->drives[i];
+		struct fc_drive *f = &c->drives[c->ndrives];
+		*f = (struct fc_drive){ .is_root_device = d->root, .is_read_only = d->read_only,
+					.cache = d->cache, .path_on_host = strdup(d->path) };
+		if (d->id && d->id[0])
+			f->drive_id = strdup(d->id);
+		else if (asprintf(&f->drive_id, "drive%d", i) < 0)
+			f->drive_id = NULL;
+		c->ndrives++;
+		if (!f->drive_id || !f->path_on_host)
+			return err_set(err, ARCVM_E_NOMEM, "out of memory");
+	}
+	if (cfg->vsock_uds_path) {
+		c->vsock.guest_cid = cfg->vsock_cid;
+		c->vsock.uds_path = strdup(cfg->vsock_uds_path);
+		c->have_vsock = c->vsock.uds_path != NULL;
+	}
+	return 0;
+}
+
 int vmctl_snapshot_load(struct vmctl *c, struct fc_snapshot_load *s, struct arcvm_error *err)
 {
 	int rc = pre_boot_only(c, "loading a snapshot", err);
@@ -537,8 +569,9 @@ int vmctl_snapshot_load(struct vmctl *c, struct fc_snapshot_load *s, struct arcv
 			     " entropy) is configured");
 	if (!rc)
 		rc = lib_restore(c, s, err);
+	if (!rc)
+		rc = adopt_restored_config(c, err);
 	if (!rc) {
-		c->machine.track_dirty_pages = s->enable_diff_snapshots;
 		c->counters.snapshots_loaded++;
 		if (c->on_vm)
 			c->on_vm(c->on_vm_opaque, c->vm);

@@ -197,6 +197,13 @@ void arcvm_vm_destroy(struct arcvm_vm *vm);
 
 enum arcvm_state arcvm_vm_state(const struct arcvm_vm *vm);
 
+/* The configuration the VM was created with, or read back from its snapshot
+ * by arcvm_vm_restore (a drive replaced since shows its new path). Read
+ * only; valid until arcvm_vm_destroy. For a created VM, strings the library
+ * does not copy (drive paths and ids, shares, the vsock path) are the
+ * caller's, as given. */
+const struct arcvm_config *arcvm_vm_config(const struct arcvm_vm *vm);
+
 /* The last line the guest kernel printed with "Kernel panic" in it, or NULL. */
 const char *arcvm_vm_panic_message(const struct arcvm_vm *vm);
 

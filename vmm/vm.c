@@ -490,6 +490,11 @@ enum arcvm_state arcvm_vm_state(const struct arcvm_vm *vm)
 	return vm->state;
 }
 
+const struct arcvm_config *arcvm_vm_config(const struct arcvm_vm *vm)
+{
+	return &vm->cfg;
+}
+
 const char *arcvm_vm_panic_message(const struct arcvm_vm *vm)
 {
 	return vm->panic_seen ? vm->panic : NULL;

@@ -402,10 +402,15 @@ def test_snapshot_client_resumes_after_a_refusal(api, needs_kvm, tmp_path):
 
 
 def test_snapshot_create_and_load_in_a_new_process(api, needs_kvm, tmp_path):
+    disk, other = tmp_path / "disk.img", tmp_path / "other.img"
+    disk.write_bytes(b"\0" * (1 << 20))
+    other.write_bytes(b"\0" * (1 << 20))
     a = api("--allow-pvm", name="first")
     boot_tiny(a)
     assert a.put("/machine-config", {"vcpu_count": 1, "mem_size_mib": 32,
                                      "track_dirty_pages": True}) == (204, None)
+    assert a.put("/drives/data", {"drive_id": "data", "path_on_host": str(disk),
+                                  "is_root_device": False}) == (204, None)
     assert a.put("/actions", {"action_type": "InstanceStart"}) == (204, None)
     a.wait_stdout("arcvm-api-guest ready")
     snap = tmp_path / "snap"
@@ -435,6 +440,12 @@ def test_snapshot_create_and_load_in_a_new_process(api, needs_kvm, tmp_path):
         "mem_backend": {"backend_type": "File", "backend_path": str(snap / "memory")},
         "resume_vm": True}) == (204, None)
     assert b.state() == "Running"
+    # The controller now sees the snapshot's machine and drives.
+    cfg = b.get("/vm/config")[1]
+    assert cfg["machine-config"]["mem_size_mib"] == 32
+    assert cfg["machine-config"]["track_dirty_pages"] is True
+    assert [(d["drive_id"], d["path_on_host"]) for d in cfg["drives"]] == [("data", str(disk))]
+    assert b.patch("/drives/data", {"drive_id": "data", "path_on_host": str(other)}) == (204, None)
     assert "only allowed before" in fault(b.put("/snapshot/load", {
         "snapshot_path": str(snap / "state"), "mem_file_path": str(snap / "memory")}))
     assert b.patch("/vm", {"state": "Paused"}) == (204, None)
