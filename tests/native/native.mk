@@ -1,10 +1,12 @@
-# The native tier: tiny guests on this host's /dev/kvm (PVM included).
-NATIVE_SRCS := $(wildcard tests/native/*.c) tests/native/guest_code.S
-NATIVE_BIN  := $(BUILD)/tests/native/test_native
+# The native tier: tiny guests on this host's /dev/kvm (PVM included). Each
+# test_*.c is its own cmocka binary sharing native.c and the guest code.
+NATIVE_COMMON := tests/native/native.c tests/native/guest_code.S
+NATIVE_BINS   := $(patsubst tests/native/%.c,$(BUILD)/tests/native/%,$(wildcard tests/native/test_*.c))
+NATIVE_BIN    := $(BUILD)/tests/native/test_native
 
-$(NATIVE_BIN): $(NATIVE_SRCS) tests/native/native.h $(LIBARCVM)
+$(BUILD)/tests/native/test_%: tests/native/test_%.c $(NATIVE_COMMON) tests/native/native.h $(LIBARCVM)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(NATIVE_SRCS) $(LIBARCVM) $(LIB_LIBS) -lcmocka $(LDFLAGS)
+	$(CC) $(CFLAGS) -o $@ $< $(NATIVE_COMMON) $(LIBARCVM) $(LIB_LIBS) -lcmocka $(LDFLAGS)
 
-test-native: $(NATIVE_BIN)
-	$(NATIVE_BIN)
+test-native: $(NATIVE_BINS)
+	@set -e; for t in $(NATIVE_BINS); do $$t; done
