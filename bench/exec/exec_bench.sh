@@ -111,13 +111,5 @@ fi
 
 # The section between its markers, on the host (the tree is read-only in the test host).
 if [ -n "$results" ] && [ -z "$inside" ]; then
-	[ -f "$results" ] || printf '# Benchmark results\n' >"$results"
-	if ! grep -q '<!-- BEGIN EXEC -->' "$results"; then
-		printf '\n<!-- BEGIN EXEC -->\n<!-- END EXEC -->\n' >>"$results"
-	fi
-	awk -v md="$out/exec.md" '
-		/<!-- BEGIN EXEC -->/ { print; while ((getline l < md) > 0) print l; skip = 1; next }
-		/<!-- END EXEC -->/ { skip = 0 }
-		!skip' "$results" >"$results.tmp"
-	mv "$results.tmp" "$results"
+	"$repo/bench/section.sh" "$results" EXEC "$out/exec.md"
 fi
