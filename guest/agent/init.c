@@ -1,6 +1,7 @@
 /*
  * init.c - arcvm-init as PID 1: mounts the basic filesystems, loads the
- * kernel modules listed in /lib/modules/load-order with finit_module, mounts
+ * kernel modules listed in /lib/modules/load-order with finit_module (those
+ * of device drivers only when the VM has such a device), mounts
  * the 9p shares named on the kernel command line, then listens on vsock port
  * PROTO_PORT and forks one server process per host connection, reaping every
  * zombie in between (orphans are reparented to PID 1).
@@ -17,6 +18,7 @@
  */
 #include "agent.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -117,6 +119,76 @@ static void open_console(void)
 		close(fd);
 }
 
+/*
+ * Modules that only a given virtio device needs, by virtio device ID: they
+ * are loaded only when the VM has such a device, which spares a plain
+ * `arcvm exec` the cost of linking drivers it would never use. Every other
+ * module in load-order (the virtio-mmio transport, vsock) is loaded first,
+ * in order; then the devices the transport found decide the rest.
+ */
+static const struct {
+	unsigned id;
+	const char *const names[8];
+} device_modules[] = {
+	{ 1, { "failover", "net_failover", "virtio_net" } },
+	{ 2, { "virtio_blk", "crc32c-intel", "crc32c_generic", "crc16", "mbcache", "jbd2",
+	       "ext4", "overlay" } },
+	{ 3, { "virtio_console" } },
+	{ 4, { "virtio-rng" } },
+	{ 9, { "netfs", "fscache", "9pnet", "9p", "9pnet_virtio" } },
+};
+
+#define VIRTIO_MAX_ID 64
+
+/* The virtio device ID a module belongs to, or 0 when every VM needs it. */
+static unsigned module_device(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t len = strcspn(base, ".");
+	for (size_t i = 0; i < sizeof(device_modules) / sizeof(device_modules[0]); i++)
+		for (int j = 0; j < 8 && device_modules[i].names[j]; j++)
+			if (strlen(device_modules[i].names[j]) == len &&
+			    strncmp(device_modules[i].names[j], base, len) == 0)
+				return device_modules[i].id;
+	return 0;
+}
+
+/* Marks present[id] for each device on the virtio bus. */
+static void virtio_devices(bool present[VIRTIO_MAX_ID])
+{
+	DIR *d = opendir("/sys/bus/virtio/devices");
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[300], id[32] = "";
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, id, sizeof(id) - 1);
+		close(fd);
+		unsigned long v = n > 0 ? strtoul(id, NULL, 16) : 0;
+		if (v > 0 && v < VIRTIO_MAX_ID)
+			present[v] = true;
+	}
+	closedir(d);
+}
+
+static void load_module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST))
+		agent_log("module %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Two passes over load-order: the modules every VM needs, then those of the
+ * devices present. Each pass keeps the file's order, so dependencies load
+ * first within it. */
 static void load_modules(void)
 {
 	FILE *f = fopen("/lib/modules/load-order", "re");
@@ -124,16 +196,20 @@ static void load_modules(void)
 		setup_failed("no /lib/modules/load-order: %s", strerror(errno));
 		return;
 	}
+	bool present[VIRTIO_MAX_ID] = { false };
 	char line[512];
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!line[0])
-			continue;
-		int fd = open(line, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST))
-			agent_log("module %s: %s", line, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	for (int pass = 0; pass < 2; pass++) {
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (!line[0])
+				continue;
+			unsigned dev = module_device(line);
+			if (pass == 0 ? dev == 0 : dev != 0 && present[dev])
+				load_module(line);
+		}
+		if (pass == 0)
+			virtio_devices(present);
 	}
 	fclose(f);
 }
