@@ -22,6 +22,7 @@
 #include "io/loop.h"
 #include "vmm/bus.h"
 #include "vmm/memory.h"
+#include "vmm/region.h"
 #include "virtio/mmio.h"
 #include "vmm/vcpu.h"
 
@@ -69,6 +70,7 @@ struct arcvm_vm {
 
 	struct vm_user_handler handlers[VM_MAX_USER_HANDLERS];
 	int nhandlers;
+	struct vm_regions regions;      /* arcvm_map_region's; controlling thread only */
 
 	char line[VM_PANIC_LINE_MAX];   /* console line being assembled */
 	size_t line_len;
