@@ -131,7 +131,7 @@ int arcvm_image_load_region(struct arcvm_vm *vm, uint64_t gpa, const char *path,
 		*loaded = 0;
 	if (vm->state == ARCVM_STATE_RUNNING)
 		return err_set(err, ARCVM_E_BAD_STATE,
-			       "cannot load an image while the VM is Running: pause it first");
+			       "cannot load an image while the VM is running: pause it first");
 	if (!path == !buf)
 		return err_set(err, ARCVM_E_INVALID, "give an image path or a buffer, not %s",
 			       path ? "both" : "neither");

@@ -32,7 +32,7 @@ int arcvm_inject_irq(struct arcvm_vm *vm, const struct arcvm_irq *irq, struct ar
 	enum arcvm_state s = vm->state;
 	pthread_mutex_unlock(&vm->lock);
 	if (s == ARCVM_STATE_STOPPED)
-		return err_set(err, ARCVM_E_BAD_STATE, "cannot inject an interrupt into a Stopped VM");
+		return err_set(err, ARCVM_E_BAD_STATE, "cannot inject an interrupt into a stopped VM");
 	switch (irq->kind) {
 	case ARCVM_IRQ_LINE:
 		if (irq->gsi >= X86_IOAPIC_PINS)

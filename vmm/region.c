@@ -303,7 +303,7 @@ int arcvm_map_region(struct arcvm_vm *vm, const struct arcvm_region *r, struct a
 {
 	if (vm->state != ARCVM_STATE_CREATED && vm->state != ARCVM_STATE_PAUSED)
 		return err_set(err, ARCVM_E_BAD_STATE, "cannot map a region into a VM that is %s "
-			       "(only Created or Paused)", arcvm_state_name(vm->state));
+			       "(only created or paused)", arcvm_state_name(vm->state));
 	int rc = check_region_shape(vm, r, err);
 	if (!rc)
 		rc = check_region_free(vm, r, err);
@@ -349,7 +349,7 @@ int arcvm_unmap_region(struct arcvm_vm *vm, uint64_t gpa, struct arcvm_error *er
 {
 	if (vm->state == ARCVM_STATE_RUNNING)
 		return err_set(err, ARCVM_E_BAD_STATE,
-			       "cannot unmap a region while the VM is Running: pause it first");
+			       "cannot unmap a region while the VM is running: pause it first");
 	int i;
 	struct vm_region *r = find_region(vm, gpa, &i);
 	if (!r)
