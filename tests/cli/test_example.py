@@ -36,6 +36,13 @@ def test_hello_prints_what_the_guide_says():
     assert r.stdout.decode() == documented_output("examples/hello")
 
 
+def test_guide_quotes_hello_verbatim():
+    """The code the guide quotes from examples/hello.c is in the file as quoted."""
+    section = DOC.read_text().split("## Example: examples/hello.c", 1)[1]
+    quoted = re.search(r"```c\n(.*?)```", section, re.S).group(1)
+    assert quoted in (ROOT / "examples" / "hello.c").read_text()
+
+
 def test_guide_names_every_public_function():
     """Every function arcvm.h declares has a section in docs/api.md."""
     header = (ROOT / "include" / "arcvm.h").read_text()
