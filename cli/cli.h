@@ -18,6 +18,7 @@ enum cli_status {
 
 int cli_run(int argc, char **argv);
 int cli_exec(int argc, char **argv);
+int cli_image(int argc, char **argv);
 
 /* Prints "arcvm: MESSAGE" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

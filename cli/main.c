@@ -65,6 +65,7 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  run        boot a kernel with its serial console on this terminal\n"
 	      "  exec       run a command in a fresh micro-VM and return its status\n"
+	      "  image      build a Debian root filesystem image for exec --image\n"
 	      "  version    print the version\n"
 	      "  help       this text\n"
 	      "\n"
@@ -94,6 +95,8 @@ int main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "exec") == 0)
 		return cli_exec(argc - 1, argv + 1);
+	if (strcmp(cmd, "image") == 0)
+		return cli_image(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("arcvm %s\n", ARCVM_VERSION);
 		return CLI_OK;
