@@ -8,3 +8,4 @@ $(DEBIAN_TEST_IMAGE): $(ARCVM) $(GUEST_AGENT) $(GUEST_INITRD)
 	$(ARCVM) image debian --size 1G -o $@
 
 test-linux: $(DEBIAN_TEST_IMAGE)
+test-cli: $(DEBIAN_TEST_IMAGE)
