@@ -46,10 +46,17 @@ def test_exec_runs_on_debian_and_leaves_the_image_clean(run_arcvm, debian_image)
     assert os.stat(debian_image).st_mtime_ns == mtime
 
 
-def test_exec_image_status_and_stdin(run_arcvm, debian_image):
-    """exec's own behaviour holds on the image: status, stdin, apt's tools."""
-    r = run_arcvm("exec", "--image", debian_image, "--", "sh", "-c",
-                  "dpkg-query -W -f='${Status}\\n' base-files; tr a-z A-Z; exit 7",
+def test_exec_image_status_stdin_and_shares(run_arcvm, debian_image, tmp_path):
+    """exec's own behaviour holds on the image: status, stdin, 9p shares,
+    --copy-out, Debian's own tools."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "note.txt").write_text("shared from the host\n")
+    out = tmp_path / "copied.txt"
+    r = run_arcvm("exec", "--image", debian_image, "--share", f"{tmp_path / 'in'}:/mnt/in:ro",
+                  "--copy-out", f"/root/made.txt:{out}", "--", "sh", "-c",
+                  "dpkg-query -W -f='${Status}\\n' base-files; cat /mnt/in/note.txt; "
+                  "echo made in the guest > /root/made.txt; tr a-z A-Z; exit 7",
                   stdin=b"from the host\n")
     assert r.status == 7, r
-    assert r.out == "install ok installed\nFROM THE HOST\n", r
+    assert r.out == "install ok installed\nshared from the host\nFROM THE HOST\n", r
+    assert out.read_text() == "made in the guest\n"
