@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -467,6 +468,30 @@ static void add_sbin_to_path(void)
 	setenv("PATH", buf, 1);
 }
 
+static int image_from_cache_or_build(const struct image_opts *o, const struct guest_parts *g,
+				     const char *cached, struct progress *p)
+{
+	if (access(cached, R_OK) == 0) {
+		if (copy_image(cached, o->out))
+			return CLI_ERROR;
+		fprintf(stderr, "arcvm image: %s from the cache (%s) in %.1f s\n", o->out, cached,
+			progress_elapsed(p));
+		return CLI_OK;
+	}
+	if (geteuid() != 0) {
+		cli_error("building a Debian image needs root (debootstrap); run arcvm image as root");
+		return CLI_ERROR;
+	}
+	add_sbin_to_path();
+	fprintf(stderr, "arcvm image: Debian %s from %s%s%s, %llu MiB, kernel %s\n", o->suite,
+		o->mirror, o->packages_buf[0] ? " with " : "", o->packages_buf,
+		(unsigned long long)(o->size >> 20), g->release);
+	if (build_image(o, g, cached, p) || copy_image(cached, o->out))
+		return CLI_ERROR;
+	progress_done(p, "built and cached");
+	return CLI_OK;
+}
+
 static int image_debian(struct image_opts *o)
 {
 	if (!o->mirror) {
@@ -487,25 +512,20 @@ static int image_debian(struct image_opts *o)
 		return CLI_ERROR;
 	struct progress p;
 	progress_init(&p, 3);
-	if (access(cached, R_OK) == 0) {
-		if (copy_image(cached, o->out))
-			return CLI_ERROR;
-		fprintf(stderr, "arcvm image: %s from the cache (%s) in %.1f s\n", o->out, cached,
-			progress_elapsed(&p));
-		return CLI_OK;
-	}
-	if (geteuid() != 0) {
-		cli_error("building a Debian image needs root (debootstrap); run arcvm image as root");
+	/* Two builds of the same image would share one staging folder: the
+	 * second waits, then finds the first one's result in the cache. */
+	char lock[PATH_MAX];
+	if (pathf(lock, sizeof(lock), "%s.lock", cached))
 		return CLI_ERROR;
+	int lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr, "arcvm image: waiting for another build of the same image\n");
+		flock(lock_fd, LOCK_EX);
 	}
-	add_sbin_to_path();
-	fprintf(stderr, "arcvm image: Debian %s from %s%s%s, %llu MiB, kernel %s\n", o->suite,
-		o->mirror, o->packages_buf[0] ? " with " : "", o->packages_buf,
-		(unsigned long long)(o->size >> 20), g.release);
-	if (build_image(o, &g, cached, &p) || copy_image(cached, o->out))
-		return CLI_ERROR;
-	progress_done(&p, "built and cached");
-	return CLI_OK;
+	int status = image_from_cache_or_build(o, &g, cached, &p);
+	if (lock_fd >= 0)
+		close(lock_fd);   /* drops the lock */
+	return status;
 }
 
 int cli_image(int argc, char **argv)
