@@ -149,7 +149,12 @@ use_console() {
 # The disk read-only below, a tmpfs above: writes live and die with the VM.
 mount_overlay_root() {
 	mkdir -p /lower /rw
-	mount -t ext4 -o ro "$root" /lower || root_failed "mount failed"
+	# A disk left unclean (a --persist run that did not power off) needs a
+	# journal replay that a read-only disk cannot do: read it without.
+	mount -t ext4 -o ro "$root" /lower 2>/dev/null ||
+		{ mount -t ext4 -o ro,noload "$root" /lower &&
+			say "$root was not cleanly unmounted: using it without its journal"; } ||
+		root_failed "mount failed"
 	mount -t tmpfs -o mode=0755 tmpfs /rw && mkdir -p /rw/upper /rw/work &&
 		mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work \
 			overlay /newroot || root_failed "cannot mount an overlay on it"

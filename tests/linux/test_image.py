@@ -5,6 +5,7 @@ the run as before: the guest's writes land in a throw-away overlay."""
 import hashlib
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -46,17 +47,27 @@ def test_exec_runs_on_debian_and_leaves_the_image_clean(run_arcvm, debian_image)
     assert os.stat(debian_image).st_mtime_ns == mtime
 
 
-def test_exec_image_status_stdin_and_shares(run_arcvm, debian_image, tmp_path):
-    """exec's own behaviour holds on the image: status, stdin, 9p shares,
+def test_persist_keeps_changes_and_exec_works_there(run_arcvm, debian_image, tmp_path):
+    """--persist writes into the image (a copy here: the build tree is
+    read-only in the test host); a later default run sees the change, and
+    exec's own behaviour holds on the image: status, stdin, 9p shares,
     --copy-out, Debian's own tools."""
+    img = tmp_path / "persist.ext4"
+    subprocess.run(["cp", "--sparse=always", str(debian_image), str(img)], check=True,
+                   timeout=300)
+    r = run_arcvm("exec", "--image", img, "--persist", "--", "sh", "-c",
+                  "echo kept > /root/kept; sync")
+    assert r.status == 0, r
+
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "note.txt").write_text("shared from the host\n")
     out = tmp_path / "copied.txt"
-    r = run_arcvm("exec", "--image", debian_image, "--share", f"{tmp_path / 'in'}:/mnt/in:ro",
+    r = run_arcvm("exec", "--image", img, "--share", f"{tmp_path / 'in'}:/mnt/in:ro",
                   "--copy-out", f"/root/made.txt:{out}", "--", "sh", "-c",
-                  "dpkg-query -W -f='${Status}\\n' base-files; cat /mnt/in/note.txt; "
-                  "echo made in the guest > /root/made.txt; tr a-z A-Z; exit 7",
+                  "cat /root/kept; dpkg-query -W -f='${Status}\\n' base-files; "
+                  "cat /mnt/in/note.txt; echo made in the guest > /root/made.txt; "
+                  "tr a-z A-Z; exit 7",
                   stdin=b"from the host\n")
     assert r.status == 7, r
-    assert r.out == "install ok installed\nshared from the host\nFROM THE HOST\n", r
+    assert r.out == "kept\ninstall ok installed\nshared from the host\nFROM THE HOST\n", r
     assert out.read_text() == "made in the guest\n"
