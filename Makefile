@@ -17,7 +17,8 @@ LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 LIB_DIRS  := util hv vmm arch/x86 devices virtio io p9
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-LIB_LIBS  := -lcjson
+LIB_LIBS  := -lcjson -lz
+CLI_LIBS  := -lhttp_parser
 LIBARCVM  := $(BUILD)/libarcvm.a
 
 CLI_SRCS  := $(wildcard cli/*.c) $(wildcard api/*.c)
@@ -39,7 +40,7 @@ $(LIBARCVM): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(ARCVM): $(CLI_OBJS) $(LIBARCVM)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBARCVM) $(LIB_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBARCVM) $(LIB_LIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBARCVM)
 	@mkdir -p $(dir $@)
@@ -54,7 +55,8 @@ run: deps all guest testhost
 
 # Every tier: unit (+ a short fuzz run), IonVM (C suite, also with a GC on
 # every allocation, and the Python builder end to end), native (tiny guests on this host's /dev/kvm), CLI (arcvm
-# run with firmware images), the test host's self-test, Linux (Debian's
+# run with firmware images), the API (arcvm api on its socket, tiny guests),
+# the test host's self-test, Linux (Debian's
 # kernel, in the test host where this KVM cannot boot it).
 test: deps all guest
 	$(MAKE) test-unit
@@ -64,6 +66,7 @@ test: deps all guest
 	$(MAKE) test-ionpy
 	$(MAKE) test-native
 	$(MAKE) test-cli
+	$(MAKE) test-api
 	$(MAKE) test-testhost
 	$(MAKE) test-linux
 

@@ -19,6 +19,21 @@ enum cli_status {
 int cli_run(int argc, char **argv);
 int cli_exec(int argc, char **argv);
 int cli_image(int argc, char **argv);
+int cli_snapshot(int argc, char **argv);
+
+/* Makes the VM `arcvm run` attaches to, with console input from
+ * console_in_fd: created (it is booted) or restored (it is resumed). */
+typedef int (*cli_make_vm)(void *opaque, int console_in_fd, struct arcvm_vm **vm,
+			   struct arcvm_error *err);
+/* Puts the console on this terminal, starts the VM, waits for its end and
+ * returns the documented exit status (docs/cli.md). */
+int cli_run_attached(cli_make_vm make, void *opaque);
+/* api/cmd_api.c: `arcvm api`, and `arcvm run --config-file` (Firecracker's format). */
+int cli_api(int argc, char **argv);
+int cli_run_config_file(const char *path, bool allow_pvm, int verbose);
+/* api/cmd_snapshot.c: `arcvm snapshot create`, a client of `arcvm api`;
+ * argv[0] is "create". */
+int cli_snapshot_create(int argc, char **argv);
 
 /* Prints "arcvm: MESSAGE" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

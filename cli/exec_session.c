@@ -268,7 +268,7 @@ static void read_agent(struct relay *r)
 	}
 	struct proto_header h;
 	const uint8_t *p;
-	long size;
+	long size = 0;
 	while (!r->done && (size = proto_next_frame(r->c->rx, r->c->rx_len, &h, &p)) > 0) {
 		agent_frame(r, &h, p);
 		consume(r->c, (size_t)size);

@@ -41,6 +41,8 @@ static void run_usage(FILE *f)
 	      "  --console KIND    serial (ttyS0, default) or virtio (hvc0)\n"
 	      "  --rng             attach a virtio-rng entropy device\n"
 	      "  --config FILE     VM config file (JSON, docs/cli.md); options override it\n"
+	      "  --config-file FILE  Firecracker's config file instead (docs/api-firecracker.md);\n"
+	      "                    only --allow-pvm and -v go with it\n"
 	      "  --share DIR:TAG[:ro]  share host folder DIR over virtio-9p; in the guest:\n"
 	      "                    mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt\n"
 	      "  --vsock UDS       attach virtio-vsock (guest CID 3), reached through the Unix\n"
@@ -254,7 +256,7 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 	return 0;
 }
 
-static int run_vm(struct arcvm_config *cfg)
+int cli_run_attached(cli_make_vm make, void *opaque)
 {
 	struct cli_console con;
 	struct arcvm_error err;
@@ -264,8 +266,7 @@ static int run_vm(struct arcvm_config *cfg)
 		cli_error("cannot set up the terminal: %s", strerror(errno));
 		return CLI_ERROR;
 	}
-	cfg->console_in_fd = con.guest_in_fd;
-	if (arcvm_vm_create(cfg, &vm, &err)) {
+	if (make(opaque, con.guest_in_fd, &vm, &err)) {
 		console_close(&con);
 		cli_error("%s", err.msg);
 		return CLI_ERROR;
@@ -279,7 +280,10 @@ static int run_vm(struct arcvm_config *cfg)
 	enum arcvm_exit_reason reason = ARCVM_EXIT_NONE;
 	if (console_start(&con, vm) < 0)
 		cli_error("cannot relay the terminal to the guest; input is ignored");
-	if (arcvm_vm_boot(vm, &err) || arcvm_vm_wait(vm, -1, &reason, &err)) {
+	/* A restored VM waits Paused; a new one waits to boot. */
+	int rc = arcvm_vm_state(vm) == ARCVM_STATE_PAUSED ? arcvm_vm_resume(vm, &err)
+							   : arcvm_vm_boot(vm, &err);
+	if (rc || arcvm_vm_wait(vm, -1, &reason, &err)) {
 		cli_error("%s", err.msg);
 		reason = ARCVM_EXIT_NONE;
 	} else {
@@ -298,8 +302,51 @@ static int run_vm(struct arcvm_config *cfg)
 	return status;
 }
 
+/* --config-file FILE: Firecracker's format, which says everything itself, so
+ * only --allow-pvm and -v may come with it. Returns -1 when not given. */
+static int run_fc_config_file(int argc, char **argv)
+{
+	const char *file = NULL;
+	bool allow_pvm = false;
+	int verbose = 0;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--config-file") == 0 || strncmp(argv[i], "--config-file=", 14) == 0)
+			file = argv[i][13] == '=' ? argv[i] + 14 : i + 1 < argc ? argv[++i] : "";
+	if (!file)
+		return -1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config-file") == 0) {
+			i++;
+		} else if (strcmp(argv[i], "--allow-pvm") == 0) {
+			allow_pvm = true;
+		} else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			verbose++;
+		} else if (strncmp(argv[i], "--config-file=", 14) != 0) {
+			cli_error("'%s' cannot be combined with --config-file (Firecracker's format"
+				  " says everything; arcvm's own is --config)", argv[i]);
+			return CLI_USAGE;
+		}
+	}
+	if (!file[0]) {
+		cli_error("--config-file needs a FILE");
+		return CLI_USAGE;
+	}
+	return cli_run_config_file(file, allow_pvm, verbose);
+}
+
+static int create_from_config(void *opaque, int console_in_fd, struct arcvm_vm **vm,
+			      struct arcvm_error *err)
+{
+	struct arcvm_config *cfg = opaque;
+	cfg->console_in_fd = console_in_fd;
+	return arcvm_vm_create(cfg, vm, err);
+}
+
 int cli_run(int argc, char **argv)
 {
+	int fc_status = run_fc_config_file(argc, argv);
+	if (fc_status >= 0)
+		return fc_status;
 	struct arcvm_config cfg;
 	arcvm_config_init(&cfg);
 	const char *append = NULL, *bios = NULL;
@@ -339,7 +386,7 @@ int cli_run(int argc, char **argv)
 	cfg.cmdline = cmdline;
 	cfg.log = cli_log;
 	cfg.log_opaque = &verbose;
-	status = run_vm(&cfg);
+	status = cli_run_attached(create_from_config, &cfg);
 out:
 	free(owned_kernel);
 	free(owned_initrd);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/snapbuf.h"
 
 enum {
 	REG_DATA = 0, REG_IER = 1, REG_IIR_FCR = 2, REG_LCR = 3,
@@ -261,6 +262,60 @@ int uart_start_input(struct uart *u, struct arcvm_error *err)
 		pthread_mutex_unlock(&u->lock);
 	}
 	return rc;
+}
+
+#define TAG_UART SNAP_TAG('U', 'A', 'R', 'T')
+
+void uart_save(struct uart *u, struct snap_writer *w)
+{
+	pthread_mutex_lock(&u->lock);
+	snap_begin(w, TAG_UART);
+	snap_put_u8(w, u->ier);
+	snap_put_u8(w, u->lcr);
+	snap_put_u8(w, u->mcr);
+	snap_put_u8(w, u->scr);
+	snap_put_u8(w, u->fcr);
+	snap_put_u8(w, u->dll);
+	snap_put_u8(w, u->dlm);
+	snap_put_u8(w, u->thri_pending);
+	snap_put_u8(w, (uint8_t)u->irq_level);
+	/* The receive FIFO, oldest byte first. */
+	snap_put_u32(w, u->rx_count);
+	for (unsigned i = 0; i < u->rx_count; i++)
+		snap_put_u8(w, u->rx[(u->rx_head + i) % RX_SIZE]);
+	snap_end_section(w);
+	pthread_mutex_unlock(&u->lock);
+}
+
+int uart_load(struct uart *u, struct snap_reader *r, struct arcvm_error *err)
+{
+	struct snap_reader s;
+	int rc = snap_section(r, TAG_UART, "UART", &s, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&u->lock);
+	u->ier = snap_get_u8(&s) & 0x0F;
+	u->lcr = snap_get_u8(&s);
+	u->mcr = snap_get_u8(&s) & 0x1F;
+	u->scr = snap_get_u8(&s);
+	u->fcr = snap_get_u8(&s) & 0xC1;
+	u->dll = snap_get_u8(&s);
+	u->dlm = snap_get_u8(&s);
+	u->thri_pending = snap_get_bool(&s);
+	/* The line's level lives in the restored irqchip; only our copy of it
+	 * is set here, so the next change is signalled. */
+	u->irq_level = snap_get_bool(&s);
+	uint32_t n = snap_get_u32(&s);
+	if (n > RX_SIZE) {
+		snap_reject(&s);
+		n = 0;
+	}
+	u->rx_head = 0;
+	u->rx_count = n;
+	for (unsigned i = 0; i < n; i++)
+		u->rx[i] = snap_get_u8(&s);
+	pthread_mutex_unlock(&u->lock);
+	return snap_done(&s, "UART", err);
 }
 
 void uart_destroy(struct uart *u)

@@ -32,6 +32,13 @@ int uart_create(const struct uart_config *cfg, struct uart **out, struct arcvm_e
 int uart_start_input(struct uart *u, struct arcvm_error *err);
 void uart_destroy(struct uart *u);
 
+/* Snapshot: the registers, the receive FIFO and the interrupt line, as one
+ * "UART" section. Load before uart_start_input; values are range-checked. */
+struct snap_writer;
+struct snap_reader;
+void uart_save(struct uart *u, struct snap_writer *w);
+int uart_load(struct uart *u, struct snap_reader *r, struct arcvm_error *err);
+
 extern const struct bus_ops uart_bus_ops;
 #define UART_PORT_COUNT 8
 

@@ -4,7 +4,7 @@
  * writes it, one byte at a time, to an I/O port this program emulates.
  * Documented, with its output, in docs/api.md; the tests run it.
  *
- *   cc -Iinclude examples/hello.c build/libarcvm.a -lcjson -pthread
+ *   cc -Iinclude examples/hello.c build/libarcvm.a -lcjson -lz -pthread
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* memfd_create */

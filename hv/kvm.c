@@ -130,15 +130,6 @@ int kvm_vm_check_cap(struct kvm_vmfd *vm, long cap)
 	return n > 0 ? n : 0;
 }
 
-int kvm_get_dirty_log(struct kvm_vmfd *vm, uint32_t slot, uint64_t *bitmap,
-		      struct arcvm_error *err)
-{
-	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
-	if (xioctl(vm->fd, KVM_GET_DIRTY_LOG, &log) < 0)
-		return ioctl_err(err, "KVM_GET_DIRTY_LOG");
-	return 0;
-}
-
 int kvm_create_irqchip(struct kvm_vmfd *vm, struct arcvm_error *err)
 {
 	if (xioctl(vm->fd, KVM_CREATE_IRQCHIP, NULL) < 0)
@@ -284,6 +275,111 @@ VCPU_IOCTL(kvm_vcpu_set_sregs, KVM_SET_SREGS, const struct kvm_sregs *)
 VCPU_IOCTL(kvm_vcpu_set_fpu, KVM_SET_FPU, const struct kvm_fpu *)
 VCPU_IOCTL(kvm_vcpu_set_lapic, KVM_SET_LAPIC, const struct kvm_lapic_state *)
 VCPU_IOCTL(kvm_vcpu_get_lapic, KVM_GET_LAPIC, struct kvm_lapic_state *)
+VCPU_IOCTL(kvm_vcpu_get_xcrs, KVM_GET_XCRS, struct kvm_xcrs *)
+VCPU_IOCTL(kvm_vcpu_set_xcrs, KVM_SET_XCRS, const struct kvm_xcrs *)
+VCPU_IOCTL(kvm_vcpu_get_events, KVM_GET_VCPU_EVENTS, struct kvm_vcpu_events *)
+VCPU_IOCTL(kvm_vcpu_set_events, KVM_SET_VCPU_EVENTS, const struct kvm_vcpu_events *)
+VCPU_IOCTL(kvm_vcpu_get_debugregs, KVM_GET_DEBUGREGS, struct kvm_debugregs *)
+VCPU_IOCTL(kvm_vcpu_set_debugregs, KVM_SET_DEBUGREGS, const struct kvm_debugregs *)
+
+/* The VM-wide state accessors, likewise. */
+#define VM_IOCTL(fn, req, type)                                                    \
+	int fn(struct kvm_vmfd *vm, type arg, struct arcvm_error *err)             \
+	{                                                                          \
+		if (xioctl(vm->fd, req, (void *)arg) < 0)                          \
+			return ioctl_err(err, #req);                               \
+		return 0;                                                          \
+	}
+
+VM_IOCTL(kvm_get_irqchip, KVM_GET_IRQCHIP, struct kvm_irqchip *)
+VM_IOCTL(kvm_set_irqchip, KVM_SET_IRQCHIP, const struct kvm_irqchip *)
+VM_IOCTL(kvm_get_pit, KVM_GET_PIT2, struct kvm_pit_state2 *)
+VM_IOCTL(kvm_set_pit, KVM_SET_PIT2, const struct kvm_pit_state2 *)
+VM_IOCTL(kvm_get_clock, KVM_GET_CLOCK, struct kvm_clock_data *)
+VM_IOCTL(kvm_set_clock, KVM_SET_CLOCK, const struct kvm_clock_data *)
+
+int kvm_check_extension(const struct kvm_sys *sys, int cap)
+{
+	int n = ioctl(sys->fd, KVM_CHECK_EXTENSION, cap);
+	return n < 0 ? 0 : n;
+}
+
+int kvm_get_msr_index_list(const struct kvm_sys *sys, uint32_t **out, uint32_t *n,
+			   struct arcvm_error *err)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 };
+	/* The first call fails with E2BIG and says how many there are. */
+	if (ioctl(sys->fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+		return ioctl_err(err, "KVM_GET_MSR_INDEX_LIST");
+	struct kvm_msr_list *l = calloc(1, sizeof(*l) + probe.nmsrs * sizeof(l->indices[0]));
+	if (!l)
+		return err_set(err, ARCVM_E_NOMEM, "out of memory for the MSR list");
+	l->nmsrs = probe.nmsrs;
+	if (xioctl(sys->fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
+		free(l);
+		return ioctl_err(err, "KVM_GET_MSR_INDEX_LIST");
+	}
+	uint32_t *idx = malloc((l->nmsrs ? l->nmsrs : 1) * sizeof(*idx));
+	if (!idx) {
+		free(l);
+		return err_set(err, ARCVM_E_NOMEM, "out of memory for the MSR list");
+	}
+	memcpy(idx, l->indices, l->nmsrs * sizeof(*idx));
+	*out = idx;
+	*n = l->nmsrs;
+	free(l);
+	return 0;
+}
+
+int kvm_vcpu_get_msrs(struct kvm_vcpufd *vcpu, struct kvm_msrs *msrs, struct arcvm_error *err)
+{
+	int n = ioctl(vcpu->fd, KVM_GET_MSRS, msrs);
+	if (n < 0)
+		return ioctl_err(err, "KVM_GET_MSRS");
+	return n;
+}
+
+size_t kvm_xsave_size(const struct kvm_sys *sys)
+{
+	int n = kvm_check_extension(sys, KVM_CAP_XSAVE2);
+	return n > (int)sizeof(struct kvm_xsave) ? (size_t)n : sizeof(struct kvm_xsave);
+}
+
+int kvm_vcpu_get_xsave(struct kvm_vcpufd *vcpu, struct kvm_xsave *xs, size_t size,
+		       struct arcvm_error *err)
+{
+	/* Past 4 KiB (AMX), only KVM_GET_XSAVE2 returns the whole area. */
+	unsigned long req = size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+	if (xioctl(vcpu->fd, req, xs) < 0)
+		return ioctl_err(err, req == KVM_GET_XSAVE ? "KVM_GET_XSAVE" : "KVM_GET_XSAVE2");
+	return 0;
+}
+
+int kvm_vcpu_set_xsave(struct kvm_vcpufd *vcpu, const struct kvm_xsave *xs,
+		       struct arcvm_error *err)
+{
+	if (xioctl(vcpu->fd, KVM_SET_XSAVE, (void *)xs) < 0)
+		return ioctl_err(err, "KVM_SET_XSAVE");
+	return 0;
+}
+
+int kvm_vcpu_get_mp_state(struct kvm_vcpufd *vcpu, uint32_t *state, struct arcvm_error *err)
+{
+	struct kvm_mp_state s;
+	if (xioctl(vcpu->fd, KVM_GET_MP_STATE, &s) < 0)
+		return ioctl_err(err, "KVM_GET_MP_STATE");
+	*state = s.mp_state;
+	return 0;
+}
+
+int kvm_get_dirty_log(struct kvm_vmfd *vm, uint32_t slot, uint64_t *bitmap,
+		      struct arcvm_error *err)
+{
+	struct kvm_dirty_log l = { .slot = slot, .dirty_bitmap = bitmap };
+	if (xioctl(vm->fd, KVM_GET_DIRTY_LOG, &l) < 0)
+		return ioctl_err(err, "KVM_GET_DIRTY_LOG");
+	return 0;
+}
 
 int kvm_vcpu_set_msrs(struct kvm_vcpufd *vcpu, const struct kvm_msrs *msrs, struct arcvm_error *err)
 {
@@ -294,6 +390,15 @@ int kvm_vcpu_set_msrs(struct kvm_vcpufd *vcpu, const struct kvm_msrs *msrs, stru
 		return err_set(err, ARCVM_E_HYPERVISOR, "KVM_SET_MSRS set %d of %u MSRs (MSR 0x%x refused)",
 			       n, msrs->nmsrs, msrs->entries[n].index);
 	return 0;
+}
+
+int kvm_vcpu_put_msrs(struct kvm_vcpufd *vcpu, const struct kvm_msrs *msrs,
+		      struct arcvm_error *err)
+{
+	int n = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
+	if (n < 0)
+		return ioctl_err(err, "KVM_SET_MSRS");
+	return n;
 }
 
 int kvm_vcpu_set_mp_state(struct kvm_vcpufd *vcpu, uint32_t state, struct arcvm_error *err)

@@ -8,6 +8,7 @@
 
 #include <linux/kvm.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arcvm.h"
@@ -46,12 +47,6 @@ int kvm_set_memory(struct kvm_vmfd *vm, uint32_t slot, uint64_t gpa, uint64_t si
 /* KVM_CHECK_EXTENSION on the VM: > 0 when supported (some caps give a count,
  * e.g. KVM_CAP_NR_MEMSLOTS), 0 when not. */
 int kvm_vm_check_cap(struct kvm_vmfd *vm, long cap);
-
-/* Copies and clears the dirty bitmap of a slot mapped with
- * KVM_MEM_LOG_DIRTY_PAGES; `bitmap` holds one bit per page of the slot,
- * rounded up to 64-bit words. */
-int kvm_get_dirty_log(struct kvm_vmfd *vm, uint32_t slot, uint64_t *bitmap,
-		      struct arcvm_error *err);
 
 /* x86 platform: in-kernel IOAPIC/PIC/LAPIC, PIT, TSS and identity map addresses. */
 int kvm_create_irqchip(struct kvm_vmfd *vm, struct arcvm_error *err);
@@ -97,6 +92,48 @@ int kvm_vcpu_set_lapic(struct kvm_vcpufd *vcpu, const struct kvm_lapic_state *la
 int kvm_vcpu_get_lapic(struct kvm_vcpufd *vcpu, struct kvm_lapic_state *lapic,
 		       struct arcvm_error *err);
 int kvm_vcpu_set_mp_state(struct kvm_vcpufd *vcpu, uint32_t state, struct arcvm_error *err);
+
+/* Snapshot state. KVM_CHECK_EXTENSION's answer, 0 when unsupported. */
+int kvm_check_extension(const struct kvm_sys *sys, int cap);
+/* The MSRs KVM saves and restores for a guest, malloc'd; caller frees. */
+int kvm_get_msr_index_list(const struct kvm_sys *sys, uint32_t **out, uint32_t *n,
+			   struct arcvm_error *err);
+/* Reads msrs->nmsrs MSRs; returns how many KVM read (it stops at the first it
+ * cannot), or a negative ARCVM_E_* code. */
+int kvm_vcpu_get_msrs(struct kvm_vcpufd *vcpu, struct kvm_msrs *msrs, struct arcvm_error *err);
+/* Writes msrs->nmsrs MSRs; returns how many KVM wrote (it stops at the first
+ * it refuses), or a negative ARCVM_E_* code. */
+int kvm_vcpu_put_msrs(struct kvm_vcpufd *vcpu, const struct kvm_msrs *msrs,
+		      struct arcvm_error *err);
+/* Bytes of a vCPU's XSAVE area (4 KiB, or more with KVM_CAP_XSAVE2). */
+size_t kvm_xsave_size(const struct kvm_sys *sys);
+int kvm_vcpu_get_xsave(struct kvm_vcpufd *vcpu, struct kvm_xsave *xs, size_t size,
+		       struct arcvm_error *err);
+int kvm_vcpu_set_xsave(struct kvm_vcpufd *vcpu, const struct kvm_xsave *xs,
+		       struct arcvm_error *err);
+int kvm_vcpu_get_xcrs(struct kvm_vcpufd *vcpu, struct kvm_xcrs *x, struct arcvm_error *err);
+int kvm_vcpu_set_xcrs(struct kvm_vcpufd *vcpu, const struct kvm_xcrs *x, struct arcvm_error *err);
+int kvm_vcpu_get_events(struct kvm_vcpufd *vcpu, struct kvm_vcpu_events *e,
+			struct arcvm_error *err);
+int kvm_vcpu_set_events(struct kvm_vcpufd *vcpu, const struct kvm_vcpu_events *e,
+			struct arcvm_error *err);
+int kvm_vcpu_get_debugregs(struct kvm_vcpufd *vcpu, struct kvm_debugregs *d,
+			   struct arcvm_error *err);
+int kvm_vcpu_set_debugregs(struct kvm_vcpufd *vcpu, const struct kvm_debugregs *d,
+			   struct arcvm_error *err);
+int kvm_vcpu_get_mp_state(struct kvm_vcpufd *vcpu, uint32_t *state, struct arcvm_error *err);
+
+/* In-kernel PIC/IOAPIC (chip_id 0, 1: PIC master, slave; 2: IOAPIC), PIT, clock. */
+int kvm_get_irqchip(struct kvm_vmfd *vm, struct kvm_irqchip *c, struct arcvm_error *err);
+int kvm_set_irqchip(struct kvm_vmfd *vm, const struct kvm_irqchip *c, struct arcvm_error *err);
+int kvm_get_pit(struct kvm_vmfd *vm, struct kvm_pit_state2 *p, struct arcvm_error *err);
+int kvm_set_pit(struct kvm_vmfd *vm, const struct kvm_pit_state2 *p, struct arcvm_error *err);
+int kvm_get_clock(struct kvm_vmfd *vm, struct kvm_clock_data *c, struct arcvm_error *err);
+int kvm_set_clock(struct kvm_vmfd *vm, const struct kvm_clock_data *c, struct arcvm_error *err);
+/* Copies slot's dirty-page bitmap (one bit per 4 KiB page) into bitmap and
+ * clears it in KVM; the slot must have KVM_MEM_LOG_DIRTY_PAGES. */
+int kvm_get_dirty_log(struct kvm_vmfd *vm, uint32_t slot, uint64_t *bitmap,
+		      struct arcvm_error *err);
 
 /* One KVM_RUN. Returns 0 after an exit (see vcpu->run->exit_reason), -EINTR
  * when interrupted by a signal or immediate_exit, or another negative errno. */

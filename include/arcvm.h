@@ -133,6 +133,11 @@ struct arcvm_config {
 	const char *vsock_uds_path;
 	uint32_t vsock_cid;
 
+	/* Have KVM log the pages the guest writes, which diff snapshots need
+	 * (Firecracker's machine-config track_dirty_pages). Costs a little on
+	 * every first write to a page after each snapshot. */
+	bool track_dirty_pages;
+
 	/* /dev/kvm on a PVM host (kvm_pvm) cannot boot an unmodified Linux kernel,
 	 * so arcvm_vm_create refuses a LINUX boot there unless this is set (for
 	 * a kernel built as a PVM guest). */
@@ -200,6 +205,13 @@ int arcvm_vm_shutdown(struct arcvm_vm *vm, struct arcvm_error *err);
 void arcvm_vm_destroy(struct arcvm_vm *vm);
 
 enum arcvm_state arcvm_vm_state(const struct arcvm_vm *vm);
+
+/* The configuration the VM was created with, or read back from its snapshot
+ * by arcvm_vm_restore (a drive replaced since shows its new path). Read
+ * only; valid until arcvm_vm_destroy. For a created VM, strings the library
+ * does not copy (drive paths and ids, shares, the vsock path) are the
+ * caller's, as given. */
+const struct arcvm_config *arcvm_vm_config(const struct arcvm_vm *vm);
 
 /* The last line the guest kernel printed with "Kernel panic" in it, or NULL. */
 const char *arcvm_vm_panic_message(const struct arcvm_vm *vm);
@@ -314,20 +326,30 @@ int arcvm_inject_irq(struct arcvm_vm *vm, const struct arcvm_irq *irq, struct ar
 
 /*
  * Exit handlers: a library user may emulate a port or MMIO range itself.
- * Registered while Created (else ARCVM_E_BAD_STATE); called on the vCPU
- * thread that exited, so a handler shared by several vCPUs locks its own
- * state. `data` holds `len` (1, 2, 4 or 8) little-endian bytes; a read fills
- * it. Refused with ARCVM_E_INVALID: ports beyond 0xffff; a range overlapping
- * an arcvm device (the UART, i8042, ACPI registers, virtio-mmio windows,
- * with an irqchip the in-kernel PIC, PIT, IOAPIC and LAPIC), another
- * handler, guest RAM or a writable mapped region (a read-only region is fine:
- * the handler then receives the guest's writes to it).
+ * Registered while Created, or while Paused (a restored VM needs its
+ * handlers again), else ARCVM_E_BAD_STATE; called on the vCPU thread that
+ * exited, so a handler shared by several vCPUs locks its own state. `data`
+ * holds `len` (1, 2, 4 or 8) little-endian bytes; a read fills it. Refused
+ * with ARCVM_E_INVALID: ports beyond 0xffff; a range overlapping an arcvm
+ * device (the UART, i8042, ACPI registers, virtio-mmio windows, with an
+ * irqchip the in-kernel PIC, PIT, IOAPIC and LAPIC), another handler, guest
+ * RAM or a writable mapped region (a read-only region is fine: the handler
+ * then receives the guest's writes to it).
  */
 enum arcvm_space { ARCVM_SPACE_PIO, ARCVM_SPACE_MMIO };
 typedef void (*arcvm_io_fn)(void *opaque, uint64_t addr, bool is_write, void *data,
 			    unsigned len);
 int arcvm_exit_handler(struct arcvm_vm *vm, enum arcvm_space space, uint64_t base,
 		       uint64_t len, arcvm_io_fn fn, void *opaque, struct arcvm_error *err);
+
+/* Points drive `index` (its position in cfg.drives) at the image at `path`,
+ * in any state but Stopped, like swapping a disk's media: the new image is
+ * opened with the drive's read-only mode and locked, and the guest gets a
+ * configuration-change interrupt and reads the new capacity. Fails with
+ * ARCVM_E_INVALID for a bad index or path, the open and lock errors of a
+ * drive (ARCVM_E_NOT_FOUND, ARCVM_E_BUSY, ...), leaving the old image. */
+int arcvm_vm_drive_replace(struct arcvm_vm *vm, int index, const char *path,
+			   struct arcvm_error *err);
 
 /* vCPU registers, for tests and debuggers; the VM must not be Running
  * (ARCVM_E_BAD_STATE). */
@@ -351,7 +373,15 @@ enum arcvm_snapshot_type {
 
 /* Writes a Paused VM's state to state_path and its memory to mem_path, each
  * under a temporary name renamed into place once complete, so a failure never
- * leaves a partial file under the final name. The VM stays Paused. */
+ * leaves a partial file under the final name. The VM stays Paused.
+ *
+ * FULL writes every page of RAM (a sparse file: all-zero pages are holes).
+ * DIFF needs cfg.track_dirty_pages and an earlier snapshot of this VM (or the
+ * snapshot it was restored from); its memory file holds only the pages
+ * written since then, and its state file names the earlier memory files it
+ * is restored on top of, which must stay where they are.
+ * Fails with ARCVM_E_BAD_STATE unless Paused, ARCVM_E_UNSUPPORTED for a DIFF
+ * without dirty tracking, ARCVM_E_IO when a file cannot be written. */
 int arcvm_vm_snapshot(struct arcvm_vm *vm, enum arcvm_snapshot_type type,
 		      const char *state_path, const char *mem_path, struct arcvm_error *err);
 

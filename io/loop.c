@@ -196,6 +196,12 @@ void io_loop_stop(struct io_loop *l)
 	}
 	pthread_join(l->thread, NULL);
 	l->running = false;
+	/* Drained so that io_loop_start can run the loop again (a snapshot
+	 * stops the I/O thread while it copies device state and memory). */
+	uint64_t v;
+	if (read(l->stopfd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing to drain. */
+	}
 }
 
 void io_loop_destroy(struct io_loop *l)

@@ -28,7 +28,8 @@ int io_loop_del(struct io_loop *loop, int fd);
 int io_loop_mod(struct io_loop *loop, int fd, uint32_t events);
 /* Starts the thread. */
 int io_loop_start(struct io_loop *loop, struct arcvm_error *err);
-/* Stops and joins the thread; handlers are not called after it returns. */
+/* Stops and joins the thread; handlers are not called after it returns.
+ * io_loop_start may start it again; the watches stay as they are. */
 void io_loop_stop(struct io_loop *loop);
 /* Stops if needed and frees. NULL is a no-op. */
 void io_loop_destroy(struct io_loop *loop);

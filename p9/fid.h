@@ -24,6 +24,8 @@ enum p9_fid_kind {
 	P9_FID_PATH,     /* fd is an O_PATH reference to the file */
 	P9_FID_OPEN,     /* fd was opened by Tlopen/Tlcreate for I/O */
 	P9_FID_XATTR,    /* made by Txattrwalk: reads an (empty) attribute */
+	P9_FID_STALE,    /* restored from a snapshot, but its file is gone: fd -1,
+	                  * every request on it fails with ESTALE until clunked */
 };
 
 struct p9_fid {
@@ -33,6 +35,8 @@ struct p9_fid {
 	mode_t type;         /* S_IFMT bits of the file; constant for an inode */
 	char *path;          /* relative to the share root, "" for the root; heap */
 	uint64_t dir_pos;    /* OPEN dir: the readdir offset fd is positioned at */
+	int open_flags;      /* OPEN: the host flags it was opened with, less O_CREAT,
+	                      * O_EXCL and O_TRUNC (how a restore reopens it) */
 	uint32_t next_free;  /* free list link, table-private */
 };
 

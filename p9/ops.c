@@ -82,6 +82,7 @@ int p9_op_lcreate(struct p9_server *s, struct p9_req *r)
 	dir->path = path;
 	dir->type = S_IFREG;
 	dir->kind = P9_FID_OPEN;
+	dir->open_flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
 	p9_put_u32(&r->out, 0);
 	return 0;
 }

@@ -21,12 +21,14 @@
 
 static bool fid_ok(const struct p9_fid *f)
 {
-	return f && f->kind != P9_FID_XATTR;
+	return f && f->kind != P9_FID_XATTR && f->kind != P9_FID_STALE;
 }
 
 int p9_get_fid(struct p9_server *s, uint32_t id, struct p9_fid **out)
 {
 	struct p9_fid *f = p9_fid_get(&s->fids, id);
+	if (f && f->kind == P9_FID_STALE)
+		return -ESTALE;
 	if (!fid_ok(f))
 		return -EBADF;
 	*out = f;
@@ -349,6 +351,7 @@ static int h_lopen(struct p9_server *s, struct p9_req *r)
 	close(f->fd);
 	f->fd = fd;
 	f->kind = P9_FID_OPEN;
+	f->open_flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
 	f->dir_pos = 0;
 	p9_put_u32(&r->out, 0);   /* iounit: the client uses msize */
 	return 0;

@@ -51,4 +51,13 @@ uint32_t p9_server_handle(struct p9_server *s, const struct iovec *req, unsigned
 /* Drops every fid (the driver reset the device). */
 void p9_server_reset(struct p9_server *s);
 
+/* Snapshot (p9/persist.c): the negotiated msize and every fid's path, kind
+ * and open flags, as one "P9SS" section. Loading reopens each fid below the
+ * share root; a fid whose file is gone answers ESTALE. Malformed sections
+ * fail with ARCVM_E_FORMAT and leave no fid. */
+struct snap_writer;
+struct snap_reader;
+void p9_server_save(struct p9_server *s, struct snap_writer *w);
+int p9_server_load(struct p9_server *s, struct snap_reader *r, struct arcvm_error *err);
+
 #endif

@@ -2,8 +2,8 @@
 # Installs the Debian packages arcvm's build, guest image and tests need, when
 # any is missing. Safe to run again: it does nothing once all are present.
 set -eu
-PKGS="gcc make libcjson-dev libseccomp-dev libzip-dev libcmocka-dev libslirp-dev
-python3 python3-pytest busybox-static cpio kmod e2fsprogs xz-utils zstd
+PKGS="gcc make libcjson-dev libhttp-parser-dev curl libseccomp-dev libzip-dev libcmocka-dev libslirp-dev
+zlib1g-dev python3 python3-pytest busybox-static cpio kmod e2fsprogs xz-utils zstd
 qemu-system-x86 lua5.4 erlang-base acpica-tools clang time debootstrap"
 missing=""
 for p in $PKGS; do

@@ -246,37 +246,40 @@ static void probe_fallocate(struct vblk *b, uint64_t size)
 		b->can_zero = false;
 }
 
-static int open_image(struct vblk *b, const struct arcvm_drive *drive, uint64_t *size,
+/* Opens, sizes and locks one image; on failure nothing is left open. */
+static int open_image(const char *path, bool read_only, int *fdp, uint64_t *size,
 		      struct arcvm_error *err)
 {
-	const char *path = drive->path;
-	b->fd = open(path, (drive->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0)
+	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
 		return err_errno(err, err_from_errno(errno), errno, "cannot open disk image %s",
 				 path);
+	int rc = 0;
 	struct stat st;
-	if (fstat(b->fd, &st) < 0)
-		return err_errno(err, ARCVM_E_IO, errno, "cannot stat disk image %s", path);
-	if (S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		rc = err_errno(err, ARCVM_E_IO, errno, "cannot stat disk image %s", path);
+	} else if (S_ISREG(st.st_mode)) {
 		*size = (uint64_t)st.st_size;
 	} else if (S_ISBLK(st.st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, size) < 0)
-			return err_errno(err, ARCVM_E_IO, errno, "cannot size block device %s",
-					 path);
+		if (ioctl(fd, BLKGETSIZE64, size) < 0)
+			rc = err_errno(err, ARCVM_E_IO, errno, "cannot size block device %s", path);
 	} else {
-		return err_set(err, ARCVM_E_INVALID,
-			       "disk image %s is neither a regular file nor a block device", path);
+		rc = err_set(err, ARCVM_E_INVALID,
+			     "disk image %s is neither a regular file nor a block device", path);
 	}
-	struct flock fl = { .l_type = drive->read_only ? F_RDLCK : F_WRLCK,
-			    .l_whence = SEEK_SET };
-	if (fcntl(b->fd, F_OFD_SETLK, &fl) < 0) {
+	struct flock fl = { .l_type = read_only ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	if (!rc && fcntl(fd, F_OFD_SETLK, &fl) < 0) {
 		if (errno == EAGAIN || errno == EACCES)
-			return err_set(err, ARCVM_E_BUSY,
-				       "disk image %s is in use by another VM (locked)", path);
-		return err_errno(err, ARCVM_E_IO, errno, "cannot lock disk image %s", path);
+			rc = err_set(err, ARCVM_E_BUSY,
+				     "disk image %s is in use by another VM (locked)", path);
+		else
+			rc = err_errno(err, ARCVM_E_IO, errno, "cannot lock disk image %s", path);
 	}
-	if (!drive->read_only && S_ISREG(st.st_mode))
-		probe_fallocate(b, *size);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	*fdp = fd;
 	return 0;
 }
 
@@ -327,18 +330,58 @@ int vblk_create(const struct arcvm_drive *drive, struct virtio_dev **out, struct
 	struct vblk *b = calloc(1, sizeof(*b));
 	if (!b)
 		return err_set(err, ARCVM_E_NOMEM, "drive %s: out of memory", drive->path);
+	b->fd = -1;
 	b->read_only = drive->read_only;
 	if (drive->id)
 		memcpy(b->serial, drive->id, strlen(drive->id));
 
 	uint64_t size = 0;
-	int rc = open_image(b, drive, &size, err);
+	int rc = open_image(drive->path, drive->read_only, &b->fd, &size, err);
 	if (rc < 0) {
+		b->fd = -1;
 		vblk_destroy(&b->dev);
 		return rc;
 	}
+	if (!b->read_only)
+		probe_fallocate(b, size);
 	b->sectors = size / SECTOR;
 	fill_config(b, drive);
 	*out = &b->dev;
+	return 0;
+}
+
+/*
+ * Called from the VM's controlling thread while the I/O thread may be serving
+ * the queue: the new image is opened, sized and locked first, then swapped in
+ * under the device lock, so a request in progress finishes on the old image
+ * and the next one uses the new. The discard and write-zeroes features stay
+ * as negotiated; on an image that cannot punch holes such requests fail with
+ * an I/O error. The capacity and the config generation change together under
+ * the lock, and a configuration-change interrupt tells the driver to re-read.
+ */
+int vblk_replace_image(struct virtio_dev *d, const char *path, struct arcvm_error *err)
+{
+	struct vblk *b = to_vblk(d);
+	if (d->ops != &vblk_ops)
+		return err_set(err, ARCVM_E_INVALID, "device %s is not a virtio-blk device",
+			       d->ops->name);
+	if (!path || !path[0])
+		return err_set(err, ARCVM_E_INVALID, "drive: empty path");
+	int fd;
+	uint64_t size = 0;
+	int rc = open_image(path, b->read_only, &fd, &size, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&d->lock);
+	int old = b->fd;
+	b->fd = fd;
+	if (!b->read_only)
+		probe_fallocate(b, size);
+	b->sectors = size / SECTOR;
+	b->config.capacity = htole64(b->sectors);
+	d->config_generation++;
+	pthread_mutex_unlock(&d->lock);
+	close(old);   /* drops the old image's lock */
+	virtio_dev_config_changed(d);
 	return 0;
 }

@@ -25,4 +25,14 @@
  */
 int vblk_create(const struct arcvm_drive *drive, struct virtio_dev **out, struct arcvm_error *err);
 
+/*
+ * Points a running drive at another image, for a host that swaps media
+ * (Firecracker's PATCH /drives). The new image is opened with the drive's
+ * read-only mode and locked like the first; the guest gets a
+ * configuration-change interrupt and sees the new capacity. On failure
+ * (the errors of vblk_create) the drive keeps its old image.
+ * Any thread; waits for a request in progress.
+ */
+int vblk_replace_image(struct virtio_dev *d, const char *path, struct arcvm_error *err);
+
 #endif

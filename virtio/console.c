@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/snapbuf.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -201,9 +202,33 @@ static void vcon_destroy(struct virtio_dev *d)
 	free(d);
 }
 
+#define TAG_VCON SNAP_TAG('V', 'C', 'O', 'N')
+
+/* Host input not yet given to the guest belongs to the old process's
+ * terminal and is dropped; whether the guest has spoken (so input may flow
+ * at once) carries over. */
+static void vcon_save(struct virtio_dev *d, struct snap_writer *w)
+{
+	snap_begin(w, TAG_VCON);
+	snap_put_u8(w, ((struct vcon *)d)->guest_spoke);
+	snap_end_section(w);
+}
+
+static int vcon_load(struct virtio_dev *d, struct snap_reader *r, struct arcvm_error *err)
+{
+	struct snap_reader s;
+	int rc = snap_section(r, TAG_VCON, "virtio-console", &s, err);
+	if (rc)
+		return rc;
+	((struct vcon *)d)->guest_spoke = snap_get_bool(&s);
+	return snap_done(&s, "virtio-console", err);
+}
+
 static const struct virtio_dev_ops vcon_ops = {
 	.name = "virtio-console",
 	.attach = vcon_attach,
+	.save = vcon_save,
+	.load = vcon_load,
 	.queue_notify = vcon_queue_notify,
 	.destroy = vcon_destroy,
 };

@@ -48,6 +48,8 @@
 #define VIRTIO_INT_NEEDS_RESET 0x100u
 
 struct virtio_dev;
+struct snap_writer;
+struct snap_reader;
 
 struct virtio_dev_ops {
 	const char *name;   /* "virtio-blk"..., used in error messages */
@@ -73,6 +75,17 @@ struct virtio_dev_ops {
 	 * held; the queues are already reset. NULL: nothing to do. */
 	void (*reset)(struct virtio_dev *d);
 
+	/* Snapshot: writes the device's own state (the transport saves the
+	 * queues and registers) as sections of w. The VM is paused and the I/O
+	 * thread stopped. NULL: the device keeps no state of its own. */
+	void (*save)(struct virtio_dev *d, struct snap_writer *w);
+
+	/* Restore: reads back exactly what save wrote, validating every value
+	 * as hostile input. Called once the transport state (queues, features,
+	 * status) is restored and before any thread runs; may use the queues.
+	 * NULL: save is NULL too. */
+	int (*load)(struct virtio_dev *d, struct snap_reader *r, struct arcvm_error *err);
+
 	/* Frees the device. No thread may be inside an op. Required. */
 	void (*destroy)(struct virtio_dev *d);
 };
@@ -97,6 +110,7 @@ struct virtio_dev {
 	void *transport;
 
 	/* Under the device lock. */
+	uint32_t config_generation;     /* bumped whenever the device changes its config space */
 	bool running;                   /* DRIVER_OK set and not reset since */
 	uint64_t acked;                 /* negotiated features */
 };

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/snapbuf.h"
 
 #define MMIO_MAGIC   0x74726976u   /* "virt" */
 #define MMIO_VERSION 2u
@@ -316,7 +317,7 @@ static uint32_t read_locked(struct virtio_mmio *t, uint64_t off)
 	case VIRTIO_MMIO_SHM_BASE_LOW: case VIRTIO_MMIO_SHM_BASE_HIGH:
 		return 0xffffffffu;   /* no shared memory regions */
 	case VIRTIO_MMIO_CONFIG_GENERATION:
-		return 0;             /* config spaces never change under a read */
+		return t->dev->config_generation;
 	}
 	return read_queue_reg(t, off);
 }
@@ -522,4 +523,136 @@ uint32_t virtio_mmio_status(struct virtio_mmio *t)
 	uint32_t s = t->status;
 	pthread_mutex_unlock(&t->dev->lock);
 	return s;
+}
+
+struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *t)
+{
+	return t->dev;
+}
+
+#define TAG_VMIO SNAP_TAG('V', 'M', 'I', 'O')
+
+static void save_queue(struct virtio_mmio *t, unsigned i, struct snap_writer *w)
+{
+	const struct mmio_queue *mq = &t->q[i];
+	const struct virtq *q = &t->vqs[i];
+	snap_put_u32(w, mq->num);
+	snap_put_u64(w, mq->desc);
+	snap_put_u64(w, mq->avail);
+	snap_put_u64(w, mq->used);
+	snap_put_u8(w, q->ready);
+	snap_put_u8(w, q->broken);
+	snap_put_u16(w, q->last_avail);
+	snap_put_u16(w, q->used_idx);
+	snap_put_u16(w, q->signalled_used);
+	snap_put_u8(w, q->signalled_valid);
+}
+
+void virtio_mmio_save(struct virtio_mmio *t, struct snap_writer *w)
+{
+	struct virtio_dev *d = t->dev;
+	pthread_mutex_lock(&d->lock);
+	snap_begin(w, TAG_VMIO);
+	snap_put_u32(w, d->device_id);
+	snap_put_u32(w, d->nqueues);
+	snap_put_u32(w, t->status);
+	snap_put_u32(w, t->dev_feat_sel);
+	snap_put_u32(w, t->drv_feat_sel);
+	snap_put_u32(w, t->queue_sel);
+	snap_put_u64(w, t->driver_features);
+	snap_put_u64(w, d->acked);
+	snap_put_u8(w, d->running);
+	snap_put_u32(w, __atomic_load_n(&t->isr, __ATOMIC_SEQ_CST));
+	for (unsigned i = 0; i < d->nqueues; i++)
+		save_queue(t, i, w);
+	snap_end_section(w);
+	if (d->ops->save)
+		d->ops->save(d, w);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* A queue's saved configuration is enabled as if the driver had written it,
+ * so a snapshot cannot point a queue anywhere a driver could not. */
+static int load_queue(struct virtio_mmio *t, unsigned i, struct snap_reader *s,
+		      struct arcvm_error *err)
+{
+	struct mmio_queue *mq = &t->q[i];
+	struct virtq *q = &t->vqs[i];
+	mq->num = snap_get_u32(s);
+	mq->desc = snap_get_u64(s);
+	mq->avail = snap_get_u64(s);
+	mq->used = snap_get_u64(s);
+	bool ready = snap_get_bool(s);
+	bool broken = snap_get_bool(s);
+	uint16_t last_avail = snap_get_u16(s), used_idx = snap_get_u16(s);
+	uint16_t signalled = snap_get_u16(s);
+	bool signalled_valid = snap_get_bool(s);
+	if (s->bad || !ready)
+		return 0;
+	struct arcvm_error qerr;
+	if (virtq_enable(q, t->dev->mem, mq->num, t->dev->queue_max[i], mq->desc, mq->avail,
+			 mq->used, t->dev->acked, &qerr))
+		return err_set(err, ARCVM_E_FORMAT, "snapshot state of %s queue %u is invalid: %s",
+			       t->name, i, qerr.msg);
+	q->broken = broken;
+	if (broken)
+		snprintf(q->why, sizeof(q->why), "broken before the snapshot");
+	q->last_avail = last_avail;
+	q->used_idx = used_idx;
+	q->signalled_used = signalled;
+	q->signalled_valid = signalled_valid;
+	return 0;
+}
+
+/* Registers that only a driver following the protocol could have produced. */
+static bool transport_state_valid(const struct virtio_mmio *t)
+{
+	uint32_t known = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			 VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_FEATURES_OK |
+			 VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED;
+	if (t->status & ~known)
+		return false;
+	if (t->dev->acked && (!(t->status & VIRTIO_CONFIG_S_FEATURES_OK) ||
+			      t->dev->acked != t->driver_features || !features_acceptable(t)))
+		return false;
+	if ((t->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(t->status & VIRTIO_CONFIG_S_FEATURES_OK))
+		return false;
+	return true;
+}
+
+int virtio_mmio_load(struct virtio_mmio *t, struct snap_reader *r, struct arcvm_error *err)
+{
+	struct virtio_dev *d = t->dev;
+	struct snap_reader s;
+	int rc = snap_section(r, TAG_VMIO, t->name, &s, err);
+	if (rc)
+		return rc;
+	uint32_t id = snap_get_u32(&s), nq = snap_get_u32(&s);
+	if (!s.bad && (id != d->device_id || nq != d->nqueues))
+		return err_set(err, ARCVM_E_FORMAT,
+			       "snapshot state has virtio device %u with %u queues where %s (device "
+			       "%u, %u queues) belongs", id, nq, t->name, d->device_id, d->nqueues);
+	pthread_mutex_lock(&d->lock);
+	t->status = snap_get_u32(&s);
+	t->dev_feat_sel = snap_get_u32(&s);
+	t->drv_feat_sel = snap_get_u32(&s);
+	t->queue_sel = snap_get_u32(&s);
+	t->driver_features = snap_get_u64(&s);
+	d->acked = snap_get_u64(&s);
+	d->running = snap_get_bool(&s);
+	uint32_t isr = snap_get_u32(&s) & (VIRTIO_INT_USED | VIRTIO_INT_CONFIG);
+	__atomic_store_n(&t->isr, isr, __ATOMIC_SEQ_CST);
+	if (!s.bad && !transport_state_valid(t))
+		snap_reject(&s);
+	for (unsigned i = 0; !rc && i < d->nqueues; i++)
+		rc = load_queue(t, i, &s, err);
+	if (!rc)
+		rc = snap_done(&s, t->name, err);
+	if (!rc && d->ops->load)
+		rc = d->ops->load(d, r, err);
+	for (unsigned i = 0; !rc && i < d->nqueues; i++)
+		if (t->vqs[i].ready)
+			signal_fd(t->q[i].kick_fd);
+	pthread_mutex_unlock(&d->lock);
+	return rc;
 }

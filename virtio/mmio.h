@@ -68,6 +68,19 @@ int virtio_mmio_irq_fd(const struct virtio_mmio *t);
  * For a transport attached without an I/O loop. Returns how many ran. */
 int virtio_mmio_poll(struct virtio_mmio *t);
 
+/* The device behind the transport (still owned by the transport). */
+struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *t);
+
+/* Snapshot: the transport registers, each queue's configuration and ring
+ * positions (a "VMIO" section), then the device's own sections. The VM is
+ * paused and the I/O thread stopped. */
+void virtio_mmio_save(struct virtio_mmio *t, struct snap_writer *w);
+/* Restore into a freshly attached transport of the same device type. Queue
+ * addresses are checked like a driver's (virtq_enable: inside guest RAM,
+ * aligned, sized); anything out of range fails with ARCVM_E_FORMAT. Ready
+ * queues are kicked so that work offered before the snapshot is looked at. */
+int virtio_mmio_load(struct virtio_mmio *t, struct snap_reader *r, struct arcvm_error *err);
+
 /* The device's status register (for tests and diagnostics). */
 uint32_t virtio_mmio_status(struct virtio_mmio *t);
 

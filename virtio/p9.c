@@ -54,6 +54,16 @@ static void vp9_reset(struct virtio_dev *d)
 	p9_server_reset(((struct vp9 *)d)->server);
 }
 
+static void vp9_save(struct virtio_dev *d, struct snap_writer *w)
+{
+	p9_server_save(((struct vp9 *)d)->server, w);
+}
+
+static int vp9_load(struct virtio_dev *d, struct snap_reader *r, struct arcvm_error *err)
+{
+	return p9_server_load(((struct vp9 *)d)->server, r, err);
+}
+
 static void vp9_destroy(struct virtio_dev *d)
 {
 	struct vp9 *v = (struct vp9 *)d;
@@ -65,6 +75,8 @@ static const struct virtio_dev_ops vp9_ops = {
 	.name = "virtio-9p",
 	.queue_notify = vp9_queue_notify,
 	.reset = vp9_reset,
+	.save = vp9_save,
+	.load = vp9_load,
 	.destroy = vp9_destroy,
 };
 

@@ -131,6 +131,8 @@ static int chain_add(struct virtq *q, struct virtq_chain *c, const struct virtq_
 	c->iov[n].iov_base = p;
 	c->iov[n].iov_len = d->len;
 	if (writable) {
+		/* The device may write it: a diff snapshot must include it. */
+		mem_mark_dirty(q->mem, d->addr, d->len);
 		c->nwrite++;
 		c->write_len += d->len;
 	} else {
@@ -243,6 +245,7 @@ void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
 	if (!q->ready || q->broken)
 		return;
+	mem_mark_dirty(q->mem, q->used_gpa, 4 + 8ull * q->size);
 	volatile struct virtq_used_elem *e = &q->used_ring[q->used_idx % q->size];
 	e->id = head;
 	e->len = written;

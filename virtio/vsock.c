@@ -1,6 +1,7 @@
 /*
  * vsock.c - virtio-vsock device: queue 0 receives (host to guest), queue 1
- * transmits (guest to host), queue 2 carries events (left idle).
+ * transmits (guest to host), queue 2 carries events (only the transport
+ * reset a restored device sends).
  *
  * Every guest packet is validated before anything acts on it: the header must
  * be whole, come from the guest's CID to CID 2, be a stream packet with a
@@ -36,6 +37,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/snapbuf.h"
 #include "virtio/vsock_conn.h"
 #include "virtio/vsock_uds.h"
 
@@ -648,7 +650,7 @@ static void vsock_queue_notify(struct virtio_dev *d, unsigned qi)
 		tx_process(v);
 	if (qi == TXQ || qi == RXQ)
 		rx_pump(v);
-	/* EVQ: event buffers stay posted; no event is ever sent. */
+	/* EVQ: event buffers stay posted until a restore sends a reset. */
 }
 
 static void close_all(struct vsock *v)
@@ -701,11 +703,74 @@ static void vsock_destroy(struct virtio_dev *d)
 	free(v);
 }
 
+/* ---- snapshots ---- */
+
+#define TAG_VSCK SNAP_TAG('V', 'S', 'C', 'K')
+
+/* Connections are not saved: their host sockets belong to the old process.
+ * What is saved is a receive chain taken and not yet used, so the restored
+ * device can hand it back. */
+static void vsock_save(struct virtio_dev *d, struct snap_writer *w)
+{
+	struct vsock *v = (struct vsock *)d;
+	snap_begin(w, TAG_VSCK);
+	snap_put_u8(w, v->rx_held);
+	snap_put_u16(w, v->rx_held ? v->rx_chain.head : 0);
+	snap_end_section(w);
+}
+
+/* Tells the guest that every connection is gone, as Firecracker does after a
+ * restore: VIRTIO_VSOCK_EVENT_TRANSPORT_RESET in a posted event buffer. */
+static void send_transport_reset(struct vsock *v)
+{
+	struct virtq_chain *c = &v->tx_chain;
+	unsigned budget = 1;
+	int r = virtio_dev_pop(&v->dev, EVQ, c, &budget);
+	if (r != 1) {
+		if (r < 0)
+			virtio_dev_broken(&v->dev);
+		return;   /* no event buffer posted: nothing the guest can be told */
+	}
+	struct virtio_vsock_event ev = { .id = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) };
+	bool fits = virtq_chain_write(c, 0, &ev, sizeof(ev)) == 0;
+	virtq_push(&v->dev.vqs[EVQ], c->head, fits ? sizeof(ev) : 0);
+	virtio_dev_used(&v->dev, &v->dev.vqs[EVQ]);
+}
+
+static int vsock_load(struct virtio_dev *d, struct snap_reader *r, struct arcvm_error *err)
+{
+	struct vsock *v = (struct vsock *)d;
+	struct snap_reader s;
+	int rc = snap_section(r, TAG_VSCK, "virtio-vsock", &s, err);
+	if (rc)
+		return rc;
+	bool held = snap_get_bool(&s);
+	uint16_t head = snap_get_u16(&s);
+	struct virtq *rxq = &d->vqs[RXQ];
+	if (held && (!rxq->ready || head >= rxq->size))
+		snap_reject(&s);
+	if ((rc = snap_done(&s, "virtio-vsock", err)))
+		return rc;
+	if (!d->running)
+		return 0;
+	/* The held buffer goes back empty; the guest drops a packet shorter
+	 * than a header and posts the buffer again. */
+	if (held) {
+		virtq_push(rxq, head, 0);
+		virtio_dev_used(d, rxq);
+	}
+	if (d->vqs[EVQ].ready)
+		send_transport_reset(v);
+	return 0;
+}
+
 static const struct virtio_dev_ops vsock_ops = {
 	.name = "virtio-vsock",
 	.attach = vsock_attach,
 	.queue_notify = vsock_queue_notify,
 	.reset = vsock_reset,
+	.save = vsock_save,
+	.load = vsock_load,
 	.destroy = vsock_destroy,
 };
 

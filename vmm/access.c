@@ -28,8 +28,10 @@ int arcvm_write_guest(struct arcvm_vm *vm, uint64_t gpa, const void *buf, size_t
 {
 	void *dst;
 	int rc = vm_guest_ptr(vm, gpa, len, true, &dst, err);
-	if (!rc)
+	if (!rc) {
+		mem_mark_dirty(&vm->mem, gpa, len);   /* diff snapshots include host writes */
 		memcpy(dst, buf, len);
+	}
 	return rc;
 }
 
@@ -62,9 +64,11 @@ static int typed_ptr(struct arcvm_vm *vm, uint64_t gpa, unsigned width, bool wri
 	{                                                                                  \
 		void *p;                                                                   \
 		int rc = typed_ptr(vm, gpa, bits / 8, true, &p, err);                      \
-		if (!rc)                                                                   \
-			__atomic_store_n((uint##bits##_t *)p, v, __ATOMIC_RELEASE);        \
-		return rc;                                                                 \
+		if (rc)                                                                    \
+			return rc;                                                         \
+		mem_mark_dirty(&vm->mem, gpa, bits / 8);                                   \
+		__atomic_store_n((uint##bits##_t *)p, v, __ATOMIC_RELEASE);                \
+		return 0;                                                                  \
 	}
 
 TYPED_ACCESSORS(8)
@@ -81,6 +85,7 @@ static int image_dest(struct arcvm_vm *vm, uint64_t gpa, uint64_t len, const cha
 	if (rc)
 		return err_set(err, rc, "%s of %llu bytes at 0x%llx does not fit: %s", what,
 			       (unsigned long long)len, (unsigned long long)gpa, inner.msg);
+	mem_mark_dirty(&vm->mem, gpa, len);
 	return 0;
 }
 

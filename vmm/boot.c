@@ -195,6 +195,8 @@ static int setup_boot_regs(struct arcvm_vm *vm, struct vcpu *v, struct arcvm_err
 int vm_setup_vcpu(struct arcvm_vm *vm, struct vcpu *v, struct arcvm_error *err)
 {
 	int rc = setup_cpuid(vm, v, err);
+	if (vm->restoring)
+		return rc;   /* the snapshot holds the rest */
 	if (!rc && vm->cfg.boot == ARCVM_BOOT_LINUX)
 		rc = setup_msrs(v, err);
 	if (!rc)

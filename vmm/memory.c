@@ -40,19 +40,25 @@ int mem_add_region(struct guest_mem *m, uint64_t gpa, void *host, uint64_t size,
 	return 0;
 }
 
-static int map_ram(struct guest_mem *m, uint64_t gpa, uint64_t size, struct arcvm_error *err)
+/* Maps one RAM region: anonymous, or when fd >= 0 a private copy-on-write
+ * view of the file at `off`, whose pages the kernel reads on first touch. */
+static int map_ram(struct guest_mem *m, uint64_t gpa, uint64_t size, int fd, uint64_t off,
+		   struct arcvm_error *err)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int flags = MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, (off_t)off);
 	if (p == MAP_FAILED)
 		return err_errno(err, ARCVM_E_NOMEM, errno,
 				 "cannot map %llu MiB of guest RAM", (unsigned long long)(size >> 20));
 	/* Guest RAM is large and touched sparsely: THP keeps EPT/NPT walks short.
 	 * The first 2 MiB holds boot structures and tiny guests, which would
-	 * each fault in a whole huge page for a few KiB. */
-	madvise(p, size, MADV_HUGEPAGE);
-	if (gpa == 0)
-		madvise(p, size < MEM_SMALL_PAGES ? size : MEM_SMALL_PAGES, MADV_NOHUGEPAGE);
+	 * each fault in a whole huge page for a few KiB. A file-backed view is
+	 * left alone: restoring wants to read only the pages the guest touches. */
+	if (fd < 0) {
+		madvise(p, size, MADV_HUGEPAGE);
+		if (gpa == 0)
+			madvise(p, size < MEM_SMALL_PAGES ? size : MEM_SMALL_PAGES, MADV_NOHUGEPAGE);
+	}
 	int rc = mem_add_region(m, gpa, p, size, true, err);
 	if (rc) {
 		munmap(p, size);
@@ -63,6 +69,11 @@ static int map_ram(struct guest_mem *m, uint64_t gpa, uint64_t size, struct arcv
 }
 
 int mem_create_ram(struct guest_mem *m, uint64_t ram_size, struct arcvm_error *err)
+{
+	return mem_create_ram_file(m, ram_size, -1, err);
+}
+
+int mem_create_ram_file(struct guest_mem *m, uint64_t ram_size, int fd, struct arcvm_error *err)
 {
 	memset(m, 0, sizeof(*m));
 	if (ram_size == 0)
@@ -75,9 +86,9 @@ int mem_create_ram(struct guest_mem *m, uint64_t ram_size, struct arcvm_error *e
 		return err_set(err, ARCVM_E_INVALID, "guest memory size %llu is too large",
 			       (unsigned long long)ram_size);
 	uint64_t low = ram_size < MEM_HOLE_START ? ram_size : MEM_HOLE_START;
-	int rc = map_ram(m, 0, low, err);
+	int rc = map_ram(m, 0, low, fd, 0, err);
 	if (rc == 0 && ram_size > low)
-		rc = map_ram(m, MEM_HOLE_END, ram_size - low, err);
+		rc = map_ram(m, MEM_HOLE_END, ram_size - low, fd, low, err);
 	if (rc)
 		mem_destroy(m);
 	return rc;
@@ -119,6 +130,7 @@ int mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, size_t l
 	void *dst = mem_ptr(m, gpa, len);
 	if (!dst)
 		return -1;
+	mem_mark_dirty(m, gpa, len);
 	memcpy(dst, src, len);
 	return 0;
 }
@@ -132,4 +144,32 @@ uint64_t mem_ram_end(const struct guest_mem *m)
 			end = r->gpa + r->size;
 	}
 	return end;
+}
+
+uint64_t mem_file_offset(const struct guest_mem *m, int region)
+{
+	uint64_t off = 0;
+	for (int i = 0; i < region; i++)
+		if (m->regions[i].is_ram)
+			off += m->regions[i].size;
+	return off;
+}
+
+void mem_mark_dirty(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (!m->dirty || len == 0)
+		return;
+	uint64_t file_off = 0;
+	for (int i = 0; i < m->nregions; i++) {
+		const struct mem_region *r = &m->regions[i];
+		if (r->is_ram && gpa >= r->gpa && gpa - r->gpa < r->size) {
+			uint64_t off = gpa - r->gpa;
+			uint64_t end = len > r->size - off ? r->size : off + len;
+			for (uint64_t p = (file_off + off) >> 12; p <= (file_off + end - 1) >> 12; p++)
+				__atomic_fetch_or(&m->dirty[p / 64], 1ull << (p % 64), __ATOMIC_RELAXED);
+			return;
+		}
+		if (r->is_ram)
+			file_off += r->size;
+	}
 }

@@ -36,11 +36,23 @@ struct guest_mem {
 	struct mem_region regions[MEM_MAX_REGIONS];
 	int nregions;
 	uint64_t ram_size;   /* total bytes of RAM across RAM regions */
+	/* With dirty tracking (diff snapshots): one bit per 4 KiB page of RAM,
+	 * numbered as in a memory file (RAM regions end to end), for the pages
+	 * the VMM itself writes (KVM logs the guest's). Owned by the VM. */
+	uint64_t *dirty;
 };
 
 /* Allocates ram_size bytes of anonymous memory laid out around the hole.
  * Fails with ARCVM_E_INVALID for 0, ARCVM_E_NOMEM when the host cannot map it. */
 int mem_create_ram(struct guest_mem *m, uint64_t ram_size, struct arcvm_error *err);
+
+/* Like mem_create_ram, but when fd >= 0 the RAM is a private (copy-on-write)
+ * mapping of that file, RAM regions laid end to end from offset 0: guest
+ * writes never reach the file. The caller checked the file is long enough. */
+int mem_create_ram_file(struct guest_mem *m, uint64_t ram_size, int fd, struct arcvm_error *err);
+
+/* Where RAM region `region` starts in a memory file (RAM regions end to end). */
+uint64_t mem_file_offset(const struct guest_mem *m, int region);
 
 /* Adds an existing host buffer at gpa (used by tests for a fake guest memory,
  * and for mapped regions). Refuses overlaps and wrap-around. */
@@ -57,6 +69,10 @@ void *mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
  * byte of the range is outside guest memory (nothing is copied then). */
 int mem_read(const struct guest_mem *m, uint64_t gpa, void *dst, size_t len);
 int mem_write(const struct guest_mem *m, uint64_t gpa, const void *src, size_t len);
+
+/* Marks [gpa, gpa+len) written by the host, when m->dirty is set. Any
+ * thread; ranges outside RAM are ignored. */
+void mem_mark_dirty(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /* Highest RAM address + 1 (the end of the last RAM region). */
 uint64_t mem_ram_end(const struct guest_mem *m);

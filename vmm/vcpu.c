@@ -116,10 +116,31 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	return false;
 }
 
+/* After a PIO or MMIO read exit, the value we answered sits in kvm_run until
+ * the next KVM_RUN copies it into the guest's register. A paused vCPU must
+ * not hold it there, or a snapshot taken now would lose it (the restored
+ * guest would run the read again, a second read with side effects for a
+ * device register): one KVM_RUN with immediate_exit set completes the
+ * instruction and returns without entering the guest. */
+static void vcpu_complete_io(struct vcpu *v)
+{
+	v->fd.run->immediate_exit = 1;
+	int rc = kvm_vcpu_run(&v->fd);
+	v->fd.run->immediate_exit = 0;
+	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
+		vm_log(v->vm, ARCVM_LOG_WARN, "vCPU %d: completing I/O before a pause failed: %s",
+		       v->fd.id, strerror(-rc));
+}
+
 /* Parks this vCPU while the VM is paused. */
 static void vcpu_pause_point(struct vcpu *v)
 {
 	struct arcvm_vm *vm = v->vm;
+	pthread_mutex_lock(&vm->lock);
+	bool pausing = vm->pause_requested && !atomic_load(&vm->stop);
+	pthread_mutex_unlock(&vm->lock);
+	if (pausing)
+		vcpu_complete_io(v);
 	pthread_mutex_lock(&vm->lock);
 	if (vm->pause_requested && !atomic_load(&vm->stop)) {
 		vm->vcpus_paused++;

@@ -188,12 +188,17 @@ static int vm_setup_kvm(struct arcvm_vm *vm, struct arcvm_error *err)
 	return rc;
 }
 
-static int vm_setup_memory(struct arcvm_vm *vm, struct arcvm_error *err)
+/* Guest RAM, anonymous or (mem_fd >= 0, restoring) a private view of a
+ * memory file. Diff snapshots need KVM to log which pages the guest writes. */
+static int vm_setup_memory(struct arcvm_vm *vm, int mem_fd, struct arcvm_error *err)
 {
-	int rc = mem_create_ram(&vm->mem, vm->cfg.mem_size, err);
+	int rc = mem_create_ram_file(&vm->mem, vm->cfg.mem_size, mem_fd, err);
+	uint32_t flags = vm->cfg.track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+	if (!rc && flags && !(vm->mem.dirty = calloc((vm->cfg.mem_size / 4096 + 63) / 64, 8)))
+		rc = err_set(err, ARCVM_E_NOMEM, "out of memory for the dirty page bitmap");
 	for (int i = 0; !rc && i < vm->mem.nregions; i++) {
 		const struct mem_region *r = &vm->mem.regions[i];
-		rc = kvm_set_memory(&vm->vmfd, (uint32_t)i, r->gpa, r->size, r->host, 0, err);
+		rc = kvm_set_memory(&vm->vmfd, (uint32_t)i, r->gpa, r->size, r->host, flags, err);
 	}
 	return rc;
 }
@@ -250,13 +255,9 @@ static int vm_setup_vcpus(struct arcvm_vm *vm, struct arcvm_error *err)
 	return 0;
 }
 
-int arcvm_vm_create(const struct arcvm_config *cfg, struct arcvm_vm **out,
-		    struct arcvm_error *err)
+int vm_alloc(const struct arcvm_config *cfg, struct arcvm_vm **out, struct arcvm_error *err)
 {
 	*out = NULL;
-	int rc = check_config(cfg, err);
-	if (rc)
-		return rc;
 	struct arcvm_vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return err_set(err, ARCVM_E_NOMEM, "out of memory for the VM");
@@ -265,19 +266,57 @@ int arcvm_vm_create(const struct arcvm_config *cfg, struct arcvm_vm **out,
 	vm->kvm.fd = vm->vmfd.fd = -1;
 	vm->state = ARCVM_STATE_CREATED;
 	vm->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->eventfd < 0) {
+	int rc = 0;
+	if (vm->eventfd < 0)
 		rc = err_errno(err, ARCVM_E_IO, errno, "eventfd failed");
-		goto fail;
+	if (!rc)
+		rc = vm_copy_config(vm, cfg, err);
+	if (rc) {
+		arcvm_vm_destroy(vm);
+		return rc;
 	}
-	if ((rc = vm_copy_config(vm, cfg, err)) || (rc = vcpu_signal_init(err)) ||
-	    (rc = vm_setup_kvm(vm, err)) || (rc = vm_setup_memory(vm, err)) ||
-	    (rc = vm_setup_devices(vm, err)) || (rc = vm_load_guest(vm, err)) ||
-	    (rc = vm_setup_vcpus(vm, err)))
-		goto fail;
 	*out = vm;
 	return 0;
-fail:
-	arcvm_vm_destroy(vm);
+}
+
+int vm_build(struct arcvm_vm *vm, int mem_fd, struct arcvm_error *err)
+{
+	int rc;
+	if ((rc = vcpu_signal_init(err)) || (rc = vm_setup_kvm(vm, err)) ||
+	    (rc = vm_setup_memory(vm, mem_fd, err)) || (rc = vm_setup_devices(vm, err)))
+		return rc;
+	/* A restored guest's memory already holds its kernel and tables. */
+	if (!vm->restoring && (rc = vm_load_guest(vm, err)))
+		return rc;
+	return vm_setup_vcpus(vm, err);
+}
+
+int arcvm_vm_create(const struct arcvm_config *cfg, struct arcvm_vm **out,
+		    struct arcvm_error *err)
+{
+	*out = NULL;
+	int rc = check_config(cfg, err);
+	if (rc)
+		return rc;
+	struct arcvm_vm *vm;
+	if ((rc = vm_alloc(cfg, &vm, err)))
+		return rc;
+	if ((rc = vm_build(vm, -1, err))) {
+		arcvm_vm_destroy(vm);
+		return rc;
+	}
+	*out = vm;
+	return 0;
+}
+
+/* Starts the I/O thread, the console input and the vCPU threads. */
+static int vm_start_threads(struct arcvm_vm *vm, struct arcvm_error *err)
+{
+	int rc = io_loop_start(vm->io, err);
+	if (!rc)
+		rc = uart_start_input(vm->uart, err);
+	for (int i = 0; !rc && i < vm->ncpus; i++)
+		rc = vcpu_start(&vm->vcpus[i], err);
 	return rc;
 }
 
@@ -286,16 +325,32 @@ int arcvm_vm_boot(struct arcvm_vm *vm, struct arcvm_error *err)
 	if (vm->state != ARCVM_STATE_CREATED)
 		return err_set(err, ARCVM_E_BAD_STATE, "cannot boot a VM that is %s",
 			       arcvm_state_name(vm->state));
-	int rc = io_loop_start(vm->io, err);
-	if (!rc)
-		rc = uart_start_input(vm->uart, err);
-	for (int i = 0; !rc && i < vm->ncpus; i++)
-		rc = vcpu_start(&vm->vcpus[i], err);
+	int rc = vm_start_threads(vm, err);
 	pthread_mutex_lock(&vm->lock);
 	vm->state = ARCVM_STATE_RUNNING;
 	pthread_mutex_unlock(&vm->lock);
 	if (rc)
 		arcvm_vm_shutdown(vm, NULL);   /* undo the threads that did start */
+	return rc;
+}
+
+int vm_start_paused(struct arcvm_vm *vm, struct arcvm_error *err)
+{
+	/* Each vCPU thread parks at its first pause point, before any KVM_RUN
+	 * enters the guest. */
+	vm->pause_requested = true;
+	int rc = vm_start_threads(vm, err);
+	pthread_mutex_lock(&vm->lock);
+	vm->state = ARCVM_STATE_RUNNING;
+	while (!rc && vm->vcpus_paused < vm->ncpus && !atomic_load(&vm->stop))
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	if (!rc && !atomic_load(&vm->stop))
+		vm->state = ARCVM_STATE_PAUSED;
+	pthread_mutex_unlock(&vm->lock);
+	if (!rc && vm->state != ARCVM_STATE_PAUSED)
+		rc = err_set(err, ARCVM_E_BAD_STATE, "the restored VM stopped before it ran");
+	if (rc)
+		arcvm_vm_shutdown(vm, NULL);
 	return rc;
 }
 
@@ -415,6 +470,7 @@ void arcvm_vm_destroy(struct arcvm_vm *vm)
 	vm_teardown_virtio(vm);   /* after the I/O thread stopped, before the loop is freed */
 	io_loop_destroy(vm->io);
 	uart_destroy(vm->uart);
+	free(vm->mem.dirty);
 	mem_destroy(&vm->mem);
 	kvm_vm_close(&vm->vmfd);
 	vm_regions_destroy(vm);         /* after the VM let go of their slots */
@@ -425,6 +481,7 @@ void arcvm_vm_destroy(struct arcvm_vm *vm)
 	free((char *)vm->cfg.initrd_path);
 	free((char *)vm->cfg.cmdline);
 	free(vm->cmdline);
+	vm_snapshot_free(vm);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
@@ -433,6 +490,11 @@ void arcvm_vm_destroy(struct arcvm_vm *vm)
 enum arcvm_state arcvm_vm_state(const struct arcvm_vm *vm)
 {
 	return vm->state;
+}
+
+const struct arcvm_config *arcvm_vm_config(const struct arcvm_vm *vm)
+{
+	return &vm->cfg;
 }
 
 const char *arcvm_vm_panic_message(const struct arcvm_vm *vm)
@@ -464,8 +526,11 @@ static const struct bus_ops user_handler_ops = {
 int arcvm_exit_handler(struct arcvm_vm *vm, enum arcvm_space space, uint64_t base, uint64_t len,
 		       arcvm_io_fn fn, void *opaque, struct arcvm_error *err)
 {
-	if (vm->state != ARCVM_STATE_CREATED)
-		return err_set(err, ARCVM_E_BAD_STATE, "exit handlers must be added before boot");
+	/* While Paused every vCPU is parked, so none reads the bus as it changes
+	 * (a restored VM starts Paused and needs its handlers again). */
+	if (vm->state != ARCVM_STATE_CREATED && vm->state != ARCVM_STATE_PAUSED)
+		return err_set(err, ARCVM_E_BAD_STATE,
+			       "exit handlers must be added before boot or while paused");
 	if (!fn)
 		return err_set(err, ARCVM_E_INVALID, "exit handler function is NULL");
 	int rc = vm_check_handler_range(vm, space, base, len, err);

@@ -49,6 +49,7 @@ struct arcvm_vm {
 	struct uart *uart;
 	struct virtio_mmio *virtio[X86_VIRTIO_MAX];
 	int nvirtio;
+	char *drive_paths[ARCVM_MAX_DRIVES]; /* owned paths of drives replaced since create */
 	struct platform_sink sink;
 	bool irqchip;                   /* in-kernel IOAPIC/PIC/LAPIC exist */
 
@@ -72,6 +73,9 @@ struct arcvm_vm {
 	int nhandlers;
 	struct vm_regions regions;      /* arcvm_map_region's; controlling thread only */
 
+	bool restoring;                 /* built from a snapshot: no guest image, no boot state */
+	struct vm_snap *snap;           /* vmm/snapshot.c: memory layers and dirty pages */
+
 	char line[VM_PANIC_LINE_MAX];   /* console line being assembled */
 	size_t line_len;
 	char panic[VM_PANIC_LINE_MAX];  /* first "Kernel panic" line, if any */
@@ -94,6 +98,17 @@ void vm_teardown_virtio(struct arcvm_vm *vm);
 int vm_virtio_acpi(const struct arcvm_vm *vm, struct x86_mmio_dev *out);
 /* " arcvm.root=/dev/vdX" for the root drive, or "". */
 int vm_root_cmdline(const struct arcvm_vm *vm, char *buf, size_t len);
+
+/* Allocates a VM in state Created with a copy of cfg; nothing else is set up. */
+int vm_alloc(const struct arcvm_config *cfg, struct arcvm_vm **out, struct arcvm_error *err);
+/* Sets up KVM, memory (a private view of mem_fd when >= 0), devices and
+ * vCPUs; loads the guest unless vm->restoring. */
+int vm_build(struct arcvm_vm *vm, int mem_fd, struct arcvm_error *err);
+/* Starts every thread with the vCPUs parked: Created -> Paused. */
+int vm_start_paused(struct arcvm_vm *vm, struct arcvm_error *err);
+
+/* vmm/snapshot.c: frees what the VM remembers of its snapshots. */
+void vm_snapshot_free(struct arcvm_vm *vm);
 
 /* vmm/boot.c: loads the guest image and sets up the vCPUs' initial state. */
 int vm_load_guest(struct arcvm_vm *vm, struct arcvm_error *err);

@@ -5,6 +5,7 @@
  * X86_VIRTIO_IRQ_BASE + n; the DSDT announces every slot to the guest.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86/layout.h"
@@ -96,6 +97,10 @@ int vm_setup_virtio(struct arcvm_vm *vm, struct arcvm_error *err)
 
 void vm_teardown_virtio(struct arcvm_vm *vm)
 {
+	for (int i = 0; i < ARCVM_MAX_DRIVES; i++) {
+		free(vm->drive_paths[i]);
+		vm->drive_paths[i] = NULL;
+	}
 	for (int i = 0; i < vm->nvirtio; i++)
 		virtio_mmio_detach(vm->virtio[i]);
 	vm->nvirtio = 0;
@@ -110,6 +115,30 @@ int vm_virtio_acpi(const struct arcvm_vm *vm, struct x86_mmio_dev *out)
 			.gsi = (uint32_t)(X86_VIRTIO_IRQ_BASE + i),
 		};
 	return vm->nvirtio;
+}
+
+int arcvm_vm_drive_replace(struct arcvm_vm *vm, int index, const char *path,
+			   struct arcvm_error *err)
+{
+	if (index < 0 || index >= vm->cfg.ndrives)
+		return err_set(err, ARCVM_E_INVALID, "no drive %d (the VM has %d)", index,
+			       vm->cfg.ndrives);
+	if (vm->state == ARCVM_STATE_STOPPED)
+		return err_set(err, ARCVM_E_BAD_STATE, "cannot change a drive of a stopped VM");
+	char *copy = strdup(path);
+	if (!copy)
+		return err_set(err, ARCVM_E_NOMEM, "out of memory");
+	/* Drives were attached first, in order: drive i is virtio slot i. */
+	int rc = vblk_replace_image(virtio_mmio_dev(vm->virtio[index]), path, err);
+	if (rc) {
+		free(copy);
+		return rc;
+	}
+	/* A snapshot records the image the drive has now. */
+	free(vm->drive_paths[index]);
+	vm->drive_paths[index] = copy;
+	vm->cfg.drives[index].path = copy;
+	return 0;
 }
 
 /* Drives come first, so drive i is /dev/vd('a' + i) in the guest. */

@@ -10,7 +10,8 @@
 #           skipping in-guest decompression)
 #   APPEND  words added to the kernel command line (default: quiet)
 # Environment: QEMU (binary), MICROVM_MEM (256M), MICROVM_CPUS (1),
-#   MICROVM_TIMEOUT (300 s; QEMU is killed then and the status is 124).
+#   MICROVM_TIMEOUT (300 s; QEMU is killed then and the status is 124),
+#   MICROVM_ARGS (more QEMU arguments, split on spaces: devices to compare).
 #
 # The flags, and why:
 #   -M microvm,...     QEMU's minimal machine: no PCI, no firmware tables
@@ -47,7 +48,7 @@ timeout -k 5 "${MICROVM_TIMEOUT:-300}" "${QEMU:-qemu-system-x86_64}" \
 	-M microvm,x-option-roms=off,pit=off,pic=off,rtc=on,isa-serial=on \
 	-enable-kvm -cpu host -m "${MICROVM_MEM:-256M}" -smp "${MICROVM_CPUS:-1}" \
 	-nodefaults -no-user-config -display none -serial stdio -no-reboot \
-	-kernel "$kernel" -initrd "$initrd" -append "$append" \
+	-kernel "$kernel" -initrd "$initrd" -append "$append" ${MICROVM_ARGS:-} \
 	</dev/null 2>"$errlog" || status=$?
 if [ "$status" -ne 0 ]; then
 	[ "$status" -eq 124 ] && echo "microvm-boot: QEMU killed after ${MICROVM_TIMEOUT:-300} s" >&2

@@ -10,5 +10,5 @@ $(BUILD)/tests/cli/fw-%.bin: tests/cli/fw.S
 	objcopy -O binary -j .text $(@:.bin=.elf) $@
 
 .PHONY: test-cli
-test-cli: $(ARCVM) $(CLI_FW)
+test-cli: $(ARCVM) $(CLI_FW) $(SNAPCTL)
 	BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -p no:cacheprovider -q tests/cli

@@ -7,7 +7,8 @@ FUZZ_FLAGS   := -std=gnu11 -D_GNU_SOURCE -g -O1 -I. -Iinclude -pthread \
                 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS) cli/drive_opt.c)
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS) cli/drive_opt.c \
+                  api/http.c api/fc_json.c api/vmctl.c)
 FUZZ_LIB     := $(BUILD)/fuzz/libarcvm-fuzz.a
 
 $(BUILD)/fuzz/obj/%.o: %.c
@@ -19,7 +20,7 @@ $(FUZZ_LIB): $(FUZZ_OBJS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(LIB_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) $(LIB_LIBS) $(CLI_LIBS)
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)

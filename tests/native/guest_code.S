@@ -72,6 +72,19 @@ SNIPPET(rm_count_forever)
 	jmp 1b
 END(rm_count_forever)
 
+/* Counts loop turns at 0x3000; each turn reads port 0xE4, whose handler
+ * answers 0x5a5a5a5a, and counts at 0x3004 any read that came back as
+ * anything else (a port read lost across a pause or snapshot). */
+SNIPPET(rm_count_in)
+1:	xor %eax, %eax
+	in $0xe4, %eax
+	cmp $0x5a5a5a5a, %eax
+	je 2f
+	incl 0x3004
+2:	incl 0x3000
+	jmp 1b
+END(rm_count_in)
+
 /* Computes 6*7 into EAX and EBX = value read from 0x2000, then halts. */
 SNIPPET(rm_regs)
 	mov $6, %eax

@@ -29,6 +29,8 @@ static void port_handler(void *opaque, uint64_t port, bool is_write, void *data,
 		return;
 	}
 	if (!is_write) {
+		if (port == INPUT_PORT)
+			log->input_reads++;
 		memcpy(data, &log->input_value, len < 4 ? len : 4);
 		return;
 	}

@@ -23,6 +23,7 @@ struct port_log {
 	unsigned sizes[64];
 	int count;
 	uint32_t input_value;   /* returned on reads of INPUT_PORT */
+	uint32_t input_reads;   /* reads of INPUT_PORT */
 	int loop_exits;         /* writes to LOOP_PORT */
 };
 

@@ -14,6 +14,8 @@
 #   TESTHOST-RUN                the command starts now
 #   TESTHOST-FAIL <code> <why>  setting up failed; `run` exits with <code>
 #   TESTHOST-EXIT <status>      the command ended with <status>
+#   TESTHOST-ALIVE              every HEARTBEAT_S seconds while the command
+#                               runs: L1 still gets its timer interrupts
 # and writes the status to /run/testhost/status as well, which `run` reads
 # after the machine is off (the console may lose its last bytes at poweroff).
 # PID 1 must not exit, so every path ends in poweroff -f.
@@ -107,9 +109,18 @@ done
 [ -c "$out" ] && [ -c "$err" ] ||
 	fail 125 "the virtio-serial ports testhost.out/testhost.err are missing"
 
+# QEMU's TCG emulation of nested SVM can stop delivering L1's own interrupts
+# (L1 then makes no progress at all, whatever its timeouts say); `run` kills
+# the machine when these lines stop coming.
+HEARTBEAT_S=10
+while :; do echo TESTHOST-ALIVE; sleep $HEARTBEAT_S; done &
+heartbeat=$!
+echo "$heartbeat" >"$SHARE/heartbeat.pid"   # the self-test stops it
+
 echo TESTHOST-RUN
 chroot /host /bin/sh /run/testhost/job.sh </dev/null >"$out" 2>"$err"
 status=$?
+kill "$heartbeat" 2>/dev/null
 echo "$status" >"$SHARE/status"
 echo "TESTHOST-EXIT $status"
 stop

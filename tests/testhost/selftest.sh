@@ -3,7 +3,8 @@
 # status come back; /dev/kvm exists inside; a --share-out folder is
 # writable at its host path, and so is a working directory under /tmp; the
 # guest image boots under nested KVM with the QEMU microvm launcher; a
-# too-short --timeout ends with 124.
+# too-short --timeout ends with 124; an L1 that stops sending its heartbeat
+# is taken for stalled (122).
 # Needs `make testhost`. Prints one line per check and exits non-zero when
 # any fails.
 set -u
@@ -65,6 +66,13 @@ done
 "$run" --timeout 3 -- sleep 60 >"$tmp/out3" 2>&1
 status=$?
 check "--timeout ends with 124" $([ $status -eq 124 ]; echo $?) "status $status: $(cat "$tmp/out3")"
+
+# 5. A stalled L1 (here: its heartbeat stopped by the job) ends the run with 122.
+TESTHOST_STALL_S=20 "$run" --timeout 600 -- \
+	sh -c 'kill -STOP "$(cat /run/testhost/heartbeat.pid)" && sleep 300' >"$tmp/out5" 2>&1
+status=$?
+check "a stalled test host ends with 122" $([ $status -eq 122 ]; echo $?) \
+	"status $status: $(tail -3 "$tmp/out5")"
 
 echo "testhost selftest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -430,6 +430,49 @@ static void test_open_errors(void **state)
 	assert_int_equal(vblk_create(&dir, &d, &err) < 0, 1);
 }
 
+
+/* Swapping the image: the capacity, the config generation and the data
+ * change, a config-change interrupt is raised, and the old image's lock is
+ * released; a missing file leaves the old image in place. */
+static void test_replace_image(void **state)
+{
+	struct bfx *b = *state;
+	struct arcvm_error err;
+	assert_int_equal(open_dev(b, false, ARCVM_CACHE_WRITEBACK, NULL, NULL), 0);
+	uint32_t gen = fd_rd(&b->f, VIRTIO_MMIO_CONFIG_GENERATION);
+	struct virtio_dev *dev = virtio_mmio_dev(b->f.t);
+	assert_int_equal(vblk_replace_image(dev, "/nonexistent/arcvm.img", &err), ARCVM_E_NOT_FOUND);
+	assert_int_equal(fd_rd(&b->f, VIRTIO_MMIO_CONFIG_GENERATION), gen);
+
+	char other[] = "/tmp/arcvm-vblk2-XXXXXX";
+	int fd = mkstemp(other);
+	assert_true(fd >= 0);
+	uint8_t sector[512];
+	memset(sector, 0x5a, sizeof(sector));
+	assert_int_equal(pwrite(fd, sector, sizeof(sector), 4 * 512), 512);
+	assert_int_equal(ftruncate(fd, 8 * 512), 0);
+	uint32_t isr_before = fd_rd(&b->f, VIRTIO_MMIO_INTERRUPT_STATUS);
+	assert_int_equal(isr_before & 2, 0);
+	assert_int_equal(vblk_replace_image(dev, other, &err), 0);
+	assert_int_equal(fd_rd(&b->f, VIRTIO_MMIO_CONFIG), 8);
+	assert_int_not_equal(fd_rd(&b->f, VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	assert_true(fd_rd(&b->f, VIRTIO_MMIO_INTERRUPT_STATUS) & 2);
+
+	uint64_t gpa;
+	assert_int_equal(rw(b, false, 4, 512, &gpa), VIRTIO_BLK_S_OK);
+	assert_int_equal(memcmp(fd_host(&b->f, gpa), sector, 512), 0);
+	assert_int_equal(rw(b, false, 8, 512, &gpa), VIRTIO_BLK_S_IOERR);   /* past the new end */
+
+	/* The first image is free for another writer now; the new one is not. */
+	struct virtio_dev *d2;
+	struct arcvm_drive first = { .path = b->path }, second = { .path = other };
+	assert_int_equal(vblk_create(&first, &d2, NULL), 0);
+	d2->ops->destroy(d2);
+	assert_int_equal(vblk_create(&second, &d2, &err), ARCVM_E_BUSY);
+	close(fd);
+	unlink(other);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -454,6 +497,7 @@ int main(void)
 		T(test_readers_share),
 		T(test_probe_leaves_image_alone),
 		T(test_open_errors),
+		T(test_replace_image),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
