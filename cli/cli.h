@@ -18,6 +18,7 @@ enum cli_status {
 
 int cli_run(int argc, char **argv);
 int cli_exec(int argc, char **argv);
+int cli_image(int argc, char **argv);
 int cli_snapshot(int argc, char **argv);
 
 /* Makes the VM `arcvm run` attaches to, with console input from

@@ -38,6 +38,9 @@
 #define EXEC_FAILED 125
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off quiet"
 #define AGENT_CMDLINE "arcvm.agent=1 arcvm.modules=1 rdinit=/sbin/arcvm-init"
+/* --image: the initramfs's /init loads the drivers and switches to the disk
+ * (an overlay over it unless --persist), whose arcvm-init is then PID 1. */
+#define IMAGE_CMDLINE "arcvm.modules=1 arcvm.init=/sbin/arcvm-init"
 #define MAX_COPY_OUT 16
 #define DEFAULT_BOOT_TIMEOUT 120    /* s: until the agent answers; the test host is slow */
 #define POWEROFF_WAIT_MS 10000      /* after SHUTDOWN, before a hard stop */
@@ -56,6 +59,8 @@ struct exec_opts {
 	uint32_t uid, gid;
 	long timeout, boot_timeout;
 	bool tty;
+	const char *image;             /* --image: root disk (ext4 with /sbin/arcvm-init) */
+	bool persist;                  /* --persist: the guest writes to the image itself */
 	const char *copy_guest[MAX_COPY_OUT], *copy_host[MAX_COPY_OUT];
 	int ncopy;
 	int verbose;
@@ -96,6 +101,9 @@ static void exec_usage(FILE *f)
 	      "  --mem SIZE             guest memory (default 512M)\n"
 	      "  --kernel PATH          guest kernel (default: the built-in image)\n"
 	      "  --initrd PATH          initramfs (must hold /sbin/arcvm-init)\n"
+	      "  --image FILE           boot FILE (arcvm image debian) as the root disk; the\n"
+	      "                         guest's writes go to a throw-away overlay\n"
+	      "  --persist              with --image: keep the guest's writes in FILE\n"
 	      "  --share HOST:GUEST[:ro|rw]  share a host folder (repeatable; default rw)\n"
 	      "  --env K=V              set a variable for CMD (repeatable)\n"
 	      "  --workdir DIR          CMD's working folder in the guest (default /)\n"
@@ -229,6 +237,8 @@ static int parse_option(int c, struct exec_opts *o)
 	case 'B': return parse_long("boot-timeout", optarg, 1, 86400, &o->boot_timeout);
 	case 't': o->tty = true; return 0;
 	case 'c': return add_copy_out(optarg, o);
+	case 'I': o->image = optarg; return 0;
+	case 'P': o->persist = true; return 0;
 	case 'F': return 0; /* read before the other options: cli_config_arg */
 	case 'v': o->verbose++; return 0;
 	case 'h': exec_usage(stdout); exit(CLI_OK);
@@ -246,6 +256,7 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 		{ "timeout", required_argument, 0, 'T' }, { "tty", no_argument, 0, 't' },
 		{ "copy-out", required_argument, 0, 'c' }, { "config", required_argument, 0, 'F' },
 		{ "boot-timeout", required_argument, 0, 'B' },
+		{ "image", required_argument, 0, 'I' }, { "persist", no_argument, 0, 'P' },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int c;
@@ -256,6 +267,14 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 			return -1;
 	if (optind >= argc) {
 		cli_error("no command given (arcvm exec [OPTIONS] -- CMD [ARGS...])");
+		return -1;
+	}
+	if (o->persist && !o->image) {
+		cli_error("--persist needs --image");
+		return -1;
+	}
+	if (o->image && access(o->image, R_OK | (o->persist ? W_OK : 0))) {
+		cli_error("cannot use image %s: %s", o->image, strerror(errno));
 		return -1;
 	}
 	o->argv = argv + optind;
@@ -335,8 +354,9 @@ static int pick_guest(struct exec_opts *o, char **own_kernel, char **own_initrd)
 static char *build_cmdline(const struct exec_opts *o)
 {
 	char *s = NULL;
-	if (asprintf(&s, "%s %s", o->file.cmdline ? o->file.cmdline : DEFAULT_CMDLINE,
-		     AGENT_CMDLINE) < 0)
+	if (asprintf(&s, "%s %s%s", o->file.cmdline ? o->file.cmdline : DEFAULT_CMDLINE,
+		     o->image ? IMAGE_CMDLINE : AGENT_CMDLINE,
+		     o->image && !o->persist ? " arcvm.overlay=1" : "") < 0)
 		return NULL;
 	for (int i = 0; i < o->nshares && s; i++) {
 		char *t = NULL;
@@ -678,6 +698,13 @@ static int exec_vm(struct exec_opts *o)
 		o->cfg.shares[i] = (struct arcvm_share){ .host_path = o->shares[i].host,
 			.tag = cli_share_tag(i), .read_only = o->shares[i].read_only };
 	o->cfg.nshares = o->nshares;
+	if (o->image) {
+		/* Without --persist the file is opened read-only: the overlay
+		 * keeps the guest's writes, and nothing can reach the image. */
+		o->cfg.drives[0] = (struct arcvm_drive){ .path = o->image, .root = true,
+			.read_only = !o->persist, .id = "root" };
+		o->cfg.ndrives = 1;
+	}
 	o->cfg.log = cli_log;
 	o->cfg.log_opaque = &o->verbose;
 	status = boot_and_run(o, &r);

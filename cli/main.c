@@ -67,6 +67,7 @@ static void usage(FILE *f)
 	      "  exec       run a command in a fresh micro-VM and return its status\n"
 	      "  api        serve Firecracker's REST API for one micro-VM on a Unix socket\n"
 	      "  snapshot   snapshot create (through `arcvm api`) or restore a VM snapshot\n"
+	      "  image      build a Debian root filesystem image for exec --image\n"
 	      "  version    print the version\n"
 	      "  help       this text\n"
 	      "\n"
@@ -100,6 +101,8 @@ int main(int argc, char **argv)
 		return cli_api(argc - 1, argv + 1);
 	if (strcmp(cmd, "snapshot") == 0)
 		return cli_snapshot(argc - 1, argv + 1);
+	if (strcmp(cmd, "image") == 0)
+		return cli_image(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("arcvm %s\n", ARCVM_VERSION);
 		return CLI_OK;

@@ -8,6 +8,8 @@
 #   $(GUEST_DIR)/modules/lib/modules/<version>/   with depmod's indexes
 #   $(GUEST_DIR)/kernel.release    <version>
 #   $(GUEST_DIR)/initrd.cpio.gz    busybox + guest/init.sh + GUEST_MODULES
+#   $(GUEST_DIR)/load-order        their insmod order (/lib/modules/<version>/...),
+#                                  which `arcvm image debian` gives arcvm-init
 #   $(GUEST_DIR)/rootfs.ext4       busybox ext4 root image (GUEST_ROOTFS_SIZE),
 #                                  guest/init.sh as its /sbin/init; boot it
 #                                  with `arcvm run --root COPY` (a copy: the
@@ -25,7 +27,7 @@ GUEST_ROOTFS_SIZE := 64M
 # modules.dep); /init loads them only when booted with arcvm.modules=1.
 GUEST_MODULES := virtio_mmio virtio_blk virtio_console virtio_rng \
                  vsock vmw_vsock_virtio_transport 9p 9pnet_virtio \
-                 virtio_net ext4
+                 virtio_net ext4 overlay
 
 .PHONY: guest guest-info
 
@@ -49,6 +51,7 @@ $(GUEST_INITRD): $(GUEST_RELEASE) guest/init.sh guest/mkinitrd.sh guest/modorder
 		guest/devnodes.py guest/guest.mk
 	guest/mkinitrd.sh $@ guest/init.sh \
 		$(GUEST_DIR)/modules/lib/modules/$$(cat $(GUEST_RELEASE)) $(GUEST_MODULES)
+	cp $@.d/lib/modules/load-order $(GUEST_DIR)/load-order
 
 # The root image has no kernel modules: the initramfs loads them before it
 # switches to the disk.

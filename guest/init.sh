@@ -18,6 +18,10 @@
 #                      it, running its /sbin/init (this script again, which
 #                      sees it is no longer /init and does not switch again)
 #   arcvm.rootro=1     mount that root read-only
+#   arcvm.overlay=1    mount that root read-only under an overlay whose
+#                      writable layer is a tmpfs: the guest may write
+#                      anywhere, the disk stays as it was (arcvm exec --image)
+#   arcvm.init=PATH    run PATH on the new root instead of /sbin/init
 #   arcvm.exit=HOW     how to end: poweroff (default), reboot, halt, panic
 #   arcvm.agent=1      exec /sbin/arcvm-init at once (the `arcvm exec` agent)
 # After a command it prints ARCVM-RUN-EXIT=<status>. With no arcvm.* option
@@ -44,7 +48,7 @@ case " $(cat /proc/cmdline) " in *" arcvm.agent=1 "*) exec /sbin/arcvm-init ;; e
 # reopen the console from devtmpfs (harmless when it was already open).
 exec </dev/console >/dev/console 2>&1
 
-run= shell= modules= how=poweroff console= root= rootro=
+run= shell= modules= how=poweroff console= root= rootro= overlay= newinit=/sbin/init
 set -f
 for word in $(cat /proc/cmdline); do
 	case "$word" in
@@ -55,6 +59,8 @@ for word in $(cat /proc/cmdline); do
 	arcvm.console=*) console=${word#arcvm.console=} ;;
 	arcvm.root=*) root=${word#arcvm.root=} ;;
 	arcvm.rootro=1) rootro=1 ;;
+	arcvm.overlay=1) overlay=1 ;;
+	arcvm.init=/*) newinit=${word#arcvm.init=} ;;
 	arcvm.exit=*) how=${word#arcvm.exit=} ;;
 	esac
 done
@@ -140,16 +146,34 @@ use_console() {
 	esac
 }
 
+# The disk read-only below, a tmpfs above: writes live and die with the VM.
+mount_overlay_root() {
+	mkdir -p /lower /rw
+	# A disk left unclean (a --persist run that did not power off) needs a
+	# journal replay that a read-only disk cannot do: read it without.
+	mount -t ext4 -o ro "$root" /lower 2>/dev/null ||
+		{ mount -t ext4 -o ro,noload "$root" /lower &&
+			say "$root was not cleanly unmounted: using it without its journal"; } ||
+		root_failed "mount failed"
+	mount -t tmpfs -o mode=0755 tmpfs /rw && mkdir -p /rw/upper /rw/work &&
+		mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work \
+			overlay /newroot || root_failed "cannot mount an overlay on it"
+}
+
 switch_to_root() {
 	wait_for "$root" || root_failed "no such device after ${WAIT_DEV_S}s"
 	mkdir -p /newroot
 	mode=rw
 	[ -n "$rootro" ] && mode=ro
-	mount -t ext4 -o "$mode" "$root" /newroot ||
-		root_failed "mount failed"
-	if [ ! -x /newroot/sbin/init ]; then
+	if [ -n "$overlay" ]; then
+		mount_overlay_root
+	else
+		mount -t ext4 -o "$mode" "$root" /newroot ||
+			root_failed "mount failed"
+	fi
+	if [ ! -x "/newroot$newinit" ]; then
 		umount /newroot
-		root_failed "no executable /sbin/init on it"
+		root_failed "no executable $newinit on it"
 	fi
 	for dir in /proc /sys /dev; do
 		mount --move "$dir" "/newroot$dir" || {
@@ -159,7 +183,7 @@ switch_to_root() {
 	done
 	# switch_root empties the initramfs and execs the new init as PID 1;
 	# everything it checks was checked above.
-	exec switch_root /newroot /sbin/init
+	exec switch_root /newroot "$newinit"
 }
 
 if [ "$stage" = initramfs ]; then

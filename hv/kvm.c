@@ -124,6 +124,12 @@ int kvm_set_memory(struct kvm_vmfd *vm, uint32_t slot, uint64_t gpa, uint64_t si
 	return 0;
 }
 
+int kvm_vm_check_cap(struct kvm_vmfd *vm, long cap)
+{
+	int n = ioctl(vm->fd, KVM_CHECK_EXTENSION, cap);
+	return n > 0 ? n : 0;
+}
+
 int kvm_create_irqchip(struct kvm_vmfd *vm, struct arcvm_error *err)
 {
 	if (xioctl(vm->fd, KVM_CREATE_IRQCHIP, NULL) < 0)
@@ -159,6 +165,21 @@ int kvm_irq_line(struct kvm_vmfd *vm, uint32_t gsi, int level, struct arcvm_erro
 	struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };
 	if (xioctl(vm->fd, KVM_IRQ_LINE, &l) < 0)
 		return ioctl_err(err, "KVM_IRQ_LINE");
+	return 0;
+}
+
+int kvm_signal_msi(struct kvm_vmfd *vm, uint64_t address, uint32_t data, bool *delivered,
+		   struct arcvm_error *err)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)address, .address_hi = (uint32_t)(address >> 32),
+		.data = data,
+	};
+	int n = xioctl(vm->fd, KVM_SIGNAL_MSI, &msi);
+	if (n < 0)
+		return ioctl_err(err, "KVM_SIGNAL_MSI");
+	if (delivered)
+		*delivered = n > 0;
 	return 0;
 }
 

@@ -44,6 +44,10 @@ void kvm_vm_close(struct kvm_vmfd *vm);
 int kvm_set_memory(struct kvm_vmfd *vm, uint32_t slot, uint64_t gpa, uint64_t size,
 		   void *host, uint32_t flags, struct arcvm_error *err);
 
+/* KVM_CHECK_EXTENSION on the VM: > 0 when supported (some caps give a count,
+ * e.g. KVM_CAP_NR_MEMSLOTS), 0 when not. */
+int kvm_vm_check_cap(struct kvm_vmfd *vm, long cap);
+
 /* x86 platform: in-kernel IOAPIC/PIC/LAPIC, PIT, TSS and identity map addresses. */
 int kvm_create_irqchip(struct kvm_vmfd *vm, struct arcvm_error *err);
 int kvm_create_pit(struct kvm_vmfd *vm, struct arcvm_error *err);
@@ -52,6 +56,10 @@ int kvm_set_identity_map_addr(struct kvm_vmfd *vm, uint64_t addr, struct arcvm_e
 
 /* Raises or lowers GSI line `gsi` on the in-kernel irqchip. */
 int kvm_irq_line(struct kvm_vmfd *vm, uint32_t gsi, int level, struct arcvm_error *err);
+/* Sends one MSI through the in-kernel irqchip. *delivered (optional) is
+ * false when no LAPIC accepted it. */
+int kvm_signal_msi(struct kvm_vmfd *vm, uint64_t address, uint32_t data, bool *delivered,
+		   struct arcvm_error *err);
 /* Wires eventfd `efd` to GSI `gsi`: each write to it pulses the line. */
 int kvm_irqfd(struct kvm_vmfd *vm, int efd, uint32_t gsi, bool assign, struct arcvm_error *err);
 /* Makes guest writes of `len` bytes to `addr` (MMIO, or PIO when `pio`) signal

@@ -7,8 +7,10 @@
  * through the log callback in the config.
  *
  * Threads: a `struct arcvm_vm` may be driven from one controlling thread at a
- * time; arcvm_vm_request_stop() is the exception and may be called from any
- * thread or a signal handler.
+ * time. Each declaration below says where it may be called from ("Thread:");
+ * where it says nothing, only the controlling thread may call it.
+ * arcvm_vm_request_stop() may be called from any thread or a signal handler,
+ * arcvm_inject_irq() from any thread. Guide: docs/api.md.
  */
 #ifndef ARCVM_H
 #define ARCVM_H
@@ -141,6 +143,11 @@ struct arcvm_config {
 	 * a kernel built as a PVM guest). */
 	bool allow_pvm;
 
+	/* RAW16/RAW64: also create the in-kernel irqchip (PIC, IOAPIC, LAPIC) and
+	 * PIT, so arcvm_inject_irq works. HLT then sleeps in the kernel until an
+	 * interrupt instead of ending the VM. A LINUX boot always has them. */
+	bool irqchip;
+
 	arcvm_log_fn log;           /* optional */
 	void *log_opaque;
 };
@@ -168,7 +175,8 @@ enum arcvm_state {
 const char *arcvm_state_name(enum arcvm_state s);
 
 /* Opens /dev/kvm, creates the VM, its memory, devices and vCPUs, and loads the
- * guest image. Nothing runs yet. On failure nothing is left allocated. */
+ * guest image. Nothing runs yet. On failure nothing is left allocated.
+ * Thread: any; the calling thread becomes the VM's controlling thread. */
 int arcvm_vm_create(const struct arcvm_config *cfg, struct arcvm_vm **out,
 		    struct arcvm_error *err);
 
@@ -181,7 +189,8 @@ int arcvm_vm_boot(struct arcvm_vm *vm, struct arcvm_error *err);
 int arcvm_vm_wait(struct arcvm_vm *vm, int timeout_ms, enum arcvm_exit_reason *reason,
 		  struct arcvm_error *err);
 
-/* Asks the VM to stop. Async-signal-safe; any thread. */
+/* Asks the VM to stop; arcvm_vm_wait then returns. Thread: any, and
+ * async-signal-safe. */
 void arcvm_vm_request_stop(struct arcvm_vm *vm);
 
 /* Running -> Paused and back. */
@@ -207,18 +216,125 @@ const struct arcvm_config *arcvm_vm_config(const struct arcvm_vm *vm);
 /* The last line the guest kernel printed with "Kernel panic" in it, or NULL. */
 const char *arcvm_vm_panic_message(const struct arcvm_vm *vm);
 
-/* Host access to guest RAM, bounds-checked: fails with ARCVM_E_INVALID unless
- * [gpa, gpa+len) lies inside guest memory. */
+/* Host access to guest memory, bounds-checked: fails with ARCVM_E_INVALID
+ * unless [gpa, gpa+len) lies inside guest RAM or inside one mapped region
+ * (arcvm_map_region), and a write into a read-only region with
+ * ARCVM_E_PERMISSION. Nothing is copied on failure. Any state; while the VM
+ * runs, the guest may change the bytes under a read.
+ * Thread: the controlling thread, or any thread while no arcvm_map_region /
+ * arcvm_unmap_region / arcvm_vm_destroy runs. */
 int arcvm_read_guest(struct arcvm_vm *vm, uint64_t gpa, void *buf, size_t len,
 		     struct arcvm_error *err);
 int arcvm_write_guest(struct arcvm_vm *vm, uint64_t gpa, const void *buf, size_t len,
 		      struct arcvm_error *err);
 
+/* Typed access: one naturally aligned load or store of 1, 2, 4 or 8 bytes,
+ * so it is atomic with respect to the guest's vCPUs (a running guest sees the
+ * old or the new value, never a mix). Little-endian, as the guest sees it.
+ * Fails like arcvm_read_guest/arcvm_write_guest, and with ARCVM_E_INVALID
+ * when gpa is not a multiple of the width. Thread: as arcvm_read_guest. */
+int arcvm_read_guest_u8(struct arcvm_vm *vm, uint64_t gpa, uint8_t *out, struct arcvm_error *err);
+int arcvm_read_guest_u16(struct arcvm_vm *vm, uint64_t gpa, uint16_t *out,
+			 struct arcvm_error *err);
+int arcvm_read_guest_u32(struct arcvm_vm *vm, uint64_t gpa, uint32_t *out,
+			 struct arcvm_error *err);
+int arcvm_read_guest_u64(struct arcvm_vm *vm, uint64_t gpa, uint64_t *out,
+			 struct arcvm_error *err);
+int arcvm_write_guest_u8(struct arcvm_vm *vm, uint64_t gpa, uint8_t v, struct arcvm_error *err);
+int arcvm_write_guest_u16(struct arcvm_vm *vm, uint64_t gpa, uint16_t v, struct arcvm_error *err);
+int arcvm_write_guest_u32(struct arcvm_vm *vm, uint64_t gpa, uint32_t v, struct arcvm_error *err);
+int arcvm_write_guest_u64(struct arcvm_vm *vm, uint64_t gpa, uint64_t v, struct arcvm_error *err);
+
+/* Loads a blob at gpa: the whole file `path` when path is set (buf NULL,
+ * len 0), else len bytes from buf. The blob must fit inside guest RAM or one
+ * writable mapped region, else ARCVM_E_INVALID and nothing is written; a
+ * missing file is ARCVM_E_NOT_FOUND. *loaded (optional) gets the byte count.
+ * Any state but Running (the guest would see a half-written blob).
+ * Thread: the controlling thread. */
+int arcvm_image_load_region(struct arcvm_vm *vm, uint64_t gpa, const char *path,
+			    const void *buf, size_t len, size_t *loaded, struct arcvm_error *err);
+
+/*
+ * Memory regions: host memory, or a file or memfd, mapped into the guest's
+ * physical address space next to its RAM. The guest's vCPUs reach a region
+ * like RAM; virtio devices do not (a region is not DMA-able, and not in the
+ * guest's e820 RAM map), so unmapping never pulls memory from under a device.
+ */
+#define ARCVM_REGION_READONLY  (1u << 0)  /* KVM_MEM_READONLY: guest writes become
+                                           * MMIO exits (see arcvm_exit_handler) */
+#define ARCVM_REGION_DIRTY_LOG (1u << 1)  /* track guest writes (arcvm_region_dirty_log) */
+
+#define ARCVM_MAX_REGIONS 32
+
+struct arcvm_region {
+	uint64_t gpa;              /* first guest physical address; page-aligned */
+	uint64_t size;             /* bytes; a multiple of the page size, > 0 */
+	void *host;                /* page-aligned host memory to map, or NULL to map fd */
+	int fd;                    /* when host is NULL: a regular file or memfd, mapped
+	                            * MAP_SHARED (opened O_RDWR unless READONLY); arcvm
+	                            * keeps its own mapping, the caller may close fd */
+	uint64_t offset;           /* into fd; page-aligned; [offset, offset+size) must
+	                            * lie inside the file, which must not shrink later */
+	uint32_t flags;            /* ARCVM_REGION_* */
+};
+
+/* Maps a region. Allowed while Created or Paused (not Running: the guest
+ * would see memory appear between two instructions), else ARCVM_E_BAD_STATE.
+ * Refused with ARCVM_E_INVALID: an unaligned gpa, size, host or offset; a
+ * range that wraps or lies beyond the guest's physical address width; a
+ * range overlapping guest RAM, another region, an arcvm device's MMIO window
+ * (virtio-mmio, IOAPIC, LAPIC, KVM's TSS and identity-map pages) or an MMIO
+ * exit handler (allowed over a read-only region: it receives the writes); a
+ * file too short for offset+size; more than ARCVM_MAX_REGIONS regions or
+ * KVM's slot limit. READONLY with DIRTY_LOG is ARCVM_E_INVALID; a host whose
+ * KVM lacks read-only slots gives ARCVM_E_UNSUPPORTED. */
+int arcvm_map_region(struct arcvm_vm *vm, const struct arcvm_region *region,
+		     struct arcvm_error *err);
+
+/* Removes the region that starts at gpa (its KVM slot and arcvm's mapping of
+ * its file; caller memory is left to the caller). Any state but Running,
+ * else ARCVM_E_BAD_STATE; no region starting at gpa is ARCVM_E_NOT_FOUND. */
+int arcvm_unmap_region(struct arcvm_vm *vm, uint64_t gpa, struct arcvm_error *err);
+
+/* For a region mapped with ARCVM_REGION_DIRTY_LOG: sets bit i of `bitmap`
+ * (bit i%64 of word i/64) for each page i of the region the guest wrote
+ * since the last call (or the mapping), and clears KVM's log. `words` must
+ * hold one bit per page. Any state. */
+int arcvm_region_dirty_log(struct arcvm_vm *vm, uint64_t gpa, uint64_t *bitmap, size_t words,
+			   struct arcvm_error *err);
+
+/* Interrupts, through the in-kernel irqchip (LINUX boots, or cfg.irqchip). */
+enum arcvm_irq_kind {
+	ARCVM_IRQ_LINE,            /* set GSI `gsi` (IOAPIC pin, 0..23) to `level` (KVM_IRQ_LINE) */
+	ARCVM_IRQ_MSI,             /* one message-signalled interrupt (KVM_SIGNAL_MSI) */
+};
+
+struct arcvm_irq {
+	enum arcvm_irq_kind kind;
+	uint32_t gsi;              /* LINE: the pin; an edge is level 1 then level 0 */
+	bool level;
+	uint64_t msi_address;      /* MSI: 0xFEExxxxx (destination APIC ID in bits 19:12) */
+	uint32_t msi_data;         /* MSI: vector in bits 7:0, delivery mode in 10:8 */
+};
+
+/* Raises or lowers a line, or sends an MSI. Without an in-kernel irqchip:
+ * ARCVM_E_UNSUPPORTED. A pin above 23, an address outside the LAPIC's MSI
+ * window or data with bits 31:16 set: ARCVM_E_INVALID. A Stopped VM:
+ * ARCVM_E_BAD_STATE. An MSI no LAPIC accepts (masked, no such APIC) is lost,
+ * as on hardware, and still returns 0. Thread: any. */
+int arcvm_inject_irq(struct arcvm_vm *vm, const struct arcvm_irq *irq, struct arcvm_error *err);
+
 /*
  * Exit handlers: a library user may emulate a port or MMIO range itself.
- * Registered before boot or while Paused (a restored VM needs its handlers
- * again); called on the vCPU thread that exited.
- * `data` holds `len` (1, 2, 4 or 8) little-endian bytes; a read fills it.
+ * Registered while Created, or while Paused (a restored VM needs its
+ * handlers again), else ARCVM_E_BAD_STATE; called on the vCPU thread that
+ * exited, so a handler shared by several vCPUs locks its own state. `data`
+ * holds `len` (1, 2, 4 or 8) little-endian bytes; a read fills it. Refused
+ * with ARCVM_E_INVALID: ports beyond 0xffff; a range overlapping an arcvm
+ * device (the UART, i8042, ACPI registers, virtio-mmio windows, with an
+ * irqchip the in-kernel PIC, PIT, IOAPIC and LAPIC), another handler, guest
+ * RAM or a writable mapped region (a read-only region is fine: the handler
+ * then receives the guest's writes to it).
  */
 enum arcvm_space { ARCVM_SPACE_PIO, ARCVM_SPACE_MMIO };
 typedef void (*arcvm_io_fn)(void *opaque, uint64_t addr, bool is_write, void *data,
@@ -235,7 +351,8 @@ int arcvm_exit_handler(struct arcvm_vm *vm, enum arcvm_space space, uint64_t bas
 int arcvm_vm_drive_replace(struct arcvm_vm *vm, int index, const char *path,
 			   struct arcvm_error *err);
 
-/* vCPU registers, for tests and debuggers; the VM must not be Running. */
+/* vCPU registers, for tests and debuggers; the VM must not be Running
+ * (ARCVM_E_BAD_STATE). */
 struct arcvm_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;

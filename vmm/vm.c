@@ -177,8 +177,9 @@ static int vm_setup_kvm(struct arcvm_vm *vm, struct arcvm_error *err)
 	rc = kvm_set_tss_addr(&vm->vmfd, X86_TSS_ADDR, err);
 	if (!rc)
 		rc = kvm_set_identity_map_addr(&vm->vmfd, X86_IDENTITY_MAP_ADDR, err);
-	/* Raw test guests run without an irqchip so that HLT exits to userspace. */
-	if (!rc && vm->cfg.boot == ARCVM_BOOT_LINUX) {
+	/* Raw test guests run without an irqchip so that HLT exits to userspace,
+	 * unless they ask for one to receive interrupts. */
+	if (!rc && (vm->cfg.boot == ARCVM_BOOT_LINUX || vm->cfg.irqchip)) {
 		rc = kvm_create_irqchip(&vm->vmfd, err);
 		if (!rc)
 			rc = kvm_create_pit(&vm->vmfd, err);
@@ -472,6 +473,7 @@ void arcvm_vm_destroy(struct arcvm_vm *vm)
 	free(vm->mem.dirty);
 	mem_destroy(&vm->mem);
 	kvm_vm_close(&vm->vmfd);
+	vm_regions_destroy(vm);         /* after the VM let go of their slots */
 	kvm_close(&vm->kvm);
 	if (vm->eventfd >= 0)
 		close(vm->eventfd);
@@ -498,24 +500,6 @@ const struct arcvm_config *arcvm_vm_config(const struct arcvm_vm *vm)
 const char *arcvm_vm_panic_message(const struct arcvm_vm *vm)
 {
 	return vm->panic_seen ? vm->panic : NULL;
-}
-
-int arcvm_read_guest(struct arcvm_vm *vm, uint64_t gpa, void *buf, size_t len,
-		     struct arcvm_error *err)
-{
-	if (mem_read(&vm->mem, gpa, buf, len))
-		return err_set(err, ARCVM_E_INVALID, "guest range 0x%llx+%zu is not in guest memory",
-			       (unsigned long long)gpa, len);
-	return 0;
-}
-
-int arcvm_write_guest(struct arcvm_vm *vm, uint64_t gpa, const void *buf, size_t len,
-		      struct arcvm_error *err)
-{
-	if (mem_write(&vm->mem, gpa, buf, len))
-		return err_set(err, ARCVM_E_INVALID, "guest range 0x%llx+%zu is not in guest memory",
-			       (unsigned long long)gpa, len);
-	return 0;
 }
 
 bool arcvm_host_is_pvm(void)
@@ -549,19 +533,16 @@ int arcvm_exit_handler(struct arcvm_vm *vm, enum arcvm_space space, uint64_t bas
 			       "exit handlers must be added before boot or while paused");
 	if (!fn)
 		return err_set(err, ARCVM_E_INVALID, "exit handler function is NULL");
-	if (space == ARCVM_SPACE_PIO && (base > 0xffff || len > 0x10000 - base))
-		return err_set(err, ARCVM_E_INVALID, "port range 0x%llx+%llu is outside 0..0xffff",
-			       (unsigned long long)base, (unsigned long long)len);
-	if (space == ARCVM_SPACE_MMIO && mem_ptr(&vm->mem, base, 1))
-		return err_set(err, ARCVM_E_INVALID, "MMIO range at 0x%llx overlaps guest RAM",
-			       (unsigned long long)base);
+	int rc = vm_check_handler_range(vm, space, base, len, err);
+	if (rc)
+		return rc;
 	if (vm->nhandlers == VM_MAX_USER_HANDLERS)
 		return err_set(err, ARCVM_E_INVALID, "too many exit handlers (max %d)",
 			       VM_MAX_USER_HANDLERS);
 	struct vm_user_handler *h = &vm->handlers[vm->nhandlers];
 	*h = (struct vm_user_handler){ .fn = fn, .opaque = opaque, .base = base };
 	struct bus *bus = space == ARCVM_SPACE_PIO ? &vm->pio : &vm->mmio;
-	int rc = bus_register(bus, base, len, &user_handler_ops, h, "user-handler", err);
+	rc = bus_register(bus, base, len, &user_handler_ops, h, "user-handler", err);
 	if (!rc)
 		vm->nhandlers++;
 	return rc;

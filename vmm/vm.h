@@ -22,6 +22,7 @@
 #include "io/loop.h"
 #include "vmm/bus.h"
 #include "vmm/memory.h"
+#include "vmm/region.h"
 #include "virtio/mmio.h"
 #include "vmm/vcpu.h"
 
@@ -70,6 +71,7 @@ struct arcvm_vm {
 
 	struct vm_user_handler handlers[VM_MAX_USER_HANDLERS];
 	int nhandlers;
+	struct vm_regions regions;      /* arcvm_map_region's; controlling thread only */
 
 	bool restoring;                 /* built from a snapshot: no guest image, no boot state */
 	struct vm_snap *snap;           /* vmm/snapshot.c: memory layers and dirty pages */

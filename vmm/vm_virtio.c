@@ -64,9 +64,11 @@ int vm_setup_virtio(struct arcvm_vm *vm, struct arcvm_error *err)
 		     vm->cfg.vsock_uds_path || vm->cfg.nshares;
 	if (!wants)
 		return 0;
-	/* Interrupts are irqfds into the in-kernel irqchip, which raw boots lack. */
+	/* Interrupts are irqfds into the in-kernel irqchip, which raw boots lack
+	 * unless they ask for one. */
 	if (!vm->irqchip)
-		return err_set(err, ARCVM_E_UNSUPPORTED, "virtio devices need a Linux boot");
+		return err_set(err, ARCVM_E_UNSUPPORTED, "virtio devices need an in-kernel irqchip "
+			       "(a Linux boot, or config.irqchip for a raw one)");
 	int rc = vm_add_drives(vm, err);
 	struct virtio_dev *dev;
 	for (int i = 0; !rc && i < vm->cfg.nshares; i++) {

@@ -28,13 +28,25 @@
 #define X86_LAPIC_ADDR        0xFEE00000ull
 #define X86_TSS_ADDR          0xFFFBD000ull  /* KVM_SET_TSS_ADDR: 3 pages */
 #define X86_IDENTITY_MAP_ADDR 0xFFFFC000ull  /* KVM_SET_IDENTITY_MAP_ADDR: 1 page */
+#define X86_IOAPIC_SIZE       0x1000ull
+#define X86_LAPIC_SIZE        0x1000ull
+#define X86_TSS_SIZE          0x3000ull
+#define X86_IDENTITY_MAP_SIZE 0x1000ull
 
 /* Interrupts (GSIs on the in-kernel IOAPIC). */
 #define X86_COM1_IRQ          4
 #define X86_VIRTIO_IRQ_BASE   5   /* device n uses X86_VIRTIO_IRQ_BASE + n */
 #define X86_ACPI_SCI_IRQ      9
+#define X86_IOAPIC_PINS       24  /* GSIs 0..23 reach the in-kernel IOAPIC */
+#define X86_MSI_ADDR_BASE     0xFEE00000ull  /* MSI writes land in the LAPIC's window */
+#define X86_MSI_ADDR_SIZE     0x100000ull
 
 /* Port I/O. */
+#define X86_PIC_MASTER_PORT   0x20   /* in-kernel (with an irqchip): 2 ports each */
+#define X86_PIT_PORT          0x40   /*   4 ports */
+#define X86_PIT_SPEAKER_PORT  0x61   /*   1 port (KVM_PIT_SPEAKER_DUMMY) */
+#define X86_PIC_SLAVE_PORT    0xA0
+#define X86_ELCR_PORT         0x4D0  /*   2 ports: edge/level control */
 #define X86_COM1_PORT         0x3F8
 #define X86_I8042_PORT_DATA   0x60
 #define X86_I8042_PORT_CMD    0x64

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -119,6 +120,12 @@ static void shutdown_vm(int conn)
 {
 	agent_log("powering off");
 	sync();
+	/* On a disk root (arcvm exec --image --persist) this checkpoints the
+	 * journal and marks ext4 clean, so the next read-only mount needs no
+	 * recovery. Elsewhere (initramfs, overlay) it is harmless; a file still
+	 * open for writing makes it fail, and sync() above has done what it can. */
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL))
+		agent_log("remounting / read-only: %s", strerror(errno));
 	reboot(RB_POWER_OFF);
 	agent_send_error(conn, errno, "power off failed: %s", strerror(errno));
 }

@@ -1,6 +1,6 @@
 # The native tier: tiny guests on this host's /dev/kvm (PVM included). Each
 # test_*.c is its own cmocka binary sharing native.c and the guest code.
-NATIVE_COMMON := tests/native/native.c tests/native/guest_code.S
+NATIVE_COMMON := tests/native/native.c $(wildcard tests/native/*.S)
 NATIVE_BINS   := $(patsubst tests/native/%.c,$(BUILD)/tests/native/%,$(wildcard tests/native/test_*.c))
 NATIVE_BIN    := $(BUILD)/tests/native/test_native
 

@@ -1,0 +1,73 @@
+"""arcvm exec --image: a Debian root filesystem built by `arcvm image debian`
+(make builds it before this tier runs, cached in build/image-cache) boots as
+the root disk with arcvm-init as PID 1, and the image file is the same after
+the run as before: the guest's writes land in a throw-away overlay."""
+import hashlib
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import BUILD
+
+pytestmark = pytest.mark.usefixtures("needs_kvm")
+IMAGE = BUILD / "tests" / "linux" / "debian.ext4"
+
+
+def digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def debian_image():
+    assert IMAGE.exists(), f"{IMAGE} is missing (make test-linux builds it)"
+    return IMAGE
+
+
+def test_exec_runs_on_debian_and_leaves_the_image_clean(run_arcvm, debian_image):
+    before = digest(debian_image)
+    mtime = os.stat(debian_image).st_mtime_ns
+    r = run_arcvm("exec", "--image", debian_image, "--", "sh", "-c",
+                  "cat /etc/debian_version; . /etc/os-release; echo \"id=$ID\"; "
+                  "echo scribble > /etc/arcvm-was-here; cat /etc/arcvm-was-here; "
+                  "rm -rf /usr/share/doc; test ! -e /usr/share/doc && echo removed; "
+                  "readlink /proc/1/exe; ls /lib/modules/$(uname -r)/kernel >/dev/null && "
+                  "echo modules")
+    assert r.status == 0, r
+    lines = r.out.splitlines()
+    assert re.fullmatch(r"\d+(\.\d+)*", lines[0]), r      # e.g. 12.11
+    assert lines[1:] == ["id=debian", "scribble", "removed", "/usr/sbin/arcvm-init",
+                         "modules"], r
+    assert digest(debian_image) == before
+    assert os.stat(debian_image).st_mtime_ns == mtime
+
+
+def test_persist_keeps_changes_and_exec_works_there(run_arcvm, debian_image, tmp_path):
+    """--persist writes into the image (a copy here: the build tree is
+    read-only in the test host); a later default run sees the change, and
+    exec's own behaviour holds on the image: status, stdin, 9p shares,
+    --copy-out, Debian's own tools."""
+    img = tmp_path / "persist.ext4"
+    subprocess.run(["cp", "--sparse=always", str(debian_image), str(img)], check=True,
+                   timeout=300)
+    r = run_arcvm("exec", "--image", img, "--persist", "--", "sh", "-c",
+                  "echo kept > /root/kept; sync")
+    assert r.status == 0, r
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "note.txt").write_text("shared from the host\n")
+    out = tmp_path / "copied.txt"
+    r = run_arcvm("exec", "--image", img, "--share", f"{tmp_path / 'in'}:/mnt/in:ro",
+                  "--copy-out", f"/root/made.txt:{out}", "--", "sh", "-c",
+                  "cat /root/kept; dpkg-query -W -f='${Status}\\n' base-files; "
+                  "cat /mnt/in/note.txt; echo made in the guest > /root/made.txt; "
+                  "tr a-z A-Z; exit 7",
+                  stdin=b"from the host\n")
+    assert r.status == 7, r
+    assert r.out == "kept\ninstall ok installed\nshared from the host\nFROM THE HOST\n", r
+    assert out.read_text() == "made in the guest\n"
