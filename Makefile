@@ -86,7 +86,7 @@ clean:
 
 # Every benchmark: the VMM against QEMU microvm (start-up, exits, Linux boot),
 # block I/O, arcvm exec, and IonVM against Lua 5.4 and Erlang.
-bench: bench-vmm bench-blk bench-exec bench-ion
+bench: bench-vmm bench-blk bench-exec bench-ion bench-snapshot
 
 -include $(wildcard */*.mk) $(wildcard tests/*/*.mk) $(wildcard bench/*/*.mk)
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)

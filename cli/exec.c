@@ -46,6 +46,7 @@
 #define POWEROFF_WAIT_MS 10000      /* after SHUTDOWN, before a hard stop */
 #define COPY_IDLE_MS 60000          /* between two frames of a copied file */
 #define LOG_TAIL 3000               /* bytes of the console log shown on failure */
+#define RESTORE_HELLO_RETRIES 5
 
 struct exec_opts {
 	struct arcvm_config cfg;
@@ -64,6 +65,8 @@ struct exec_opts {
 	const char *copy_guest[MAX_COPY_OUT], *copy_host[MAX_COPY_OUT];
 	int ncopy;
 	int verbose;
+	const char *from_snapshot;     /* --from-snapshot DIR */
+	const char *machine_opt;       /* an option that shapes the VM, refused with a snapshot */
 	char **argv;                   /* the command */
 	int argc;
 };
@@ -113,6 +116,9 @@ static void exec_usage(FILE *f)
 	      "  --copy-out GUEST:HOST  fetch a guest file after CMD ends (repeatable)\n"
 	      "  --config FILE          VM config file (JSON); options override it\n"
 	      "  --boot-timeout SECS    how long to wait for the guest agent (default 120)\n"
+	      "  --from-snapshot DIR    restore DIR (state, memory: a guest whose agent was\n"
+	      "                         listening) instead of booting; its shares, memory and\n"
+	      "                         vCPUs are the snapshot's\n"
 	      "  -v, --verbose          show the guest's console\n\n"
 	      "Exit status: CMD's own; 128+N when CMD died of signal N; 124 timeout;\n"
 	      "125 arcvm could not run CMD; 126/127 CMD not executable / not found.\n", f);
@@ -214,7 +220,12 @@ static int parse_size_opt(const char *s, uint64_t *out)
 static int parse_option(int c, struct exec_opts *o)
 {
 	long v;
+	static const char *const machine[] = { ['p'] = "--cpus", ['m'] = "--mem",
+		['k'] = "--kernel", ['i'] = "--initrd", ['s'] = "--share", ['F'] = "--config" };
+	if (c >= 0 && (size_t)c < sizeof(machine) / sizeof(machine[0]) && machine[c])
+		o->machine_opt = machine[c];
 	switch (c) {
+	case 'S': o->from_snapshot = optarg; return 0;
 	case 'p':
 		if (parse_long("cpus", optarg, 1, ARCVM_MAX_CPUS, &v))
 			return -1;
@@ -257,6 +268,7 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 		{ "copy-out", required_argument, 0, 'c' }, { "config", required_argument, 0, 'F' },
 		{ "boot-timeout", required_argument, 0, 'B' },
 		{ "image", required_argument, 0, 'I' }, { "persist", no_argument, 0, 'P' },
+		{ "from-snapshot", required_argument, 0, 'S' },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int c;
@@ -273,8 +285,17 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 		cli_error("--persist needs --image");
 		return -1;
 	}
+	if (o->image && o->from_snapshot) {
+		cli_error("--image cannot be used with --from-snapshot: the VM is the snapshot's");
+		return -1;
+	}
 	if (o->image && access(o->image, R_OK | (o->persist ? W_OK : 0))) {
 		cli_error("cannot use image %s: %s", o->image, strerror(errno));
+		return -1;
+	}
+	if (o->from_snapshot && o->machine_opt) {
+		cli_error("%s cannot be used with --from-snapshot: the VM is the snapshot's",
+			  o->machine_opt);
 		return -1;
 	}
 	o->argv = argv + optind;
@@ -607,10 +628,22 @@ static int run_command(struct exec_opts *o, struct exec_run *r, int fd, bool *gr
 		return EXEC_FAILED;
 	}
 	int status = EXEC_FAILED;
-	if (exec_session_hello(&c, 10000, msg, sizeof(msg))) {
-		cli_error("%s", msg);
-		show_log_tail(r, o->verbose);
-		goto out;
+	/* A guest just restored may still drop a first connection while it
+	 * handles the vsock transport reset: connect again, a few times. */
+	int retries = o->from_snapshot ? RESTORE_HELLO_RETRIES : 0;
+	while (exec_session_hello(&c, 10000, msg, sizeof(msg))) {
+		int stop_sig = 0;
+		if (retries-- <= 0 || (fd = connect_agent(r, o->boot_timeout, &stop_sig)) < 0) {
+			cli_error("%s", msg);
+			show_log_tail(r, o->verbose);
+			goto out;
+		}
+		exec_conn_close(&c);
+		if (exec_conn_init(&c, fd)) {
+			close(fd);
+			cli_error("out of memory");
+			return EXEC_FAILED;
+		}
 	}
 	fill_request(o, &e, env);
 	struct exec_io io = {
@@ -645,15 +678,36 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Boots, connects and runs; every acquisition is undone by the caller. */
+/* The VM from --from-snapshot DIR: the agent in it listens already; the
+ * vsock gets this run's private socket (the guest sees its old connections
+ * reset). */
+static int restore_vm(struct exec_opts *o, struct exec_run *r, struct arcvm_error *err)
+{
+	char state[4096], mem[4096];
+	snprintf(state, sizeof(state), "%s/state", o->from_snapshot);
+	snprintf(mem, sizeof(mem), "%s/memory", o->from_snapshot);
+	struct arcvm_restore req;
+	arcvm_restore_init(&req);
+	req.state_path = state;
+	req.mem_path = mem;
+	req.console_in_fd = -1;
+	req.console_out_fd = o->cfg.console_out_fd;
+	req.vsock_uds_path = r->uds;
+	req.log = cli_log;
+	req.log_opaque = &o->verbose;
+	int rc = arcvm_vm_restore(&req, &r->vm, err);
+	return rc ? rc : arcvm_vm_resume(r->vm, err);
+}
+
+/* Boots (or restores), connects and runs; every acquisition is undone by
+ * the caller. */
 static int boot_and_run(struct exec_opts *o, struct exec_run *r)
 {
 	struct arcvm_error err;
-	if (arcvm_vm_create(&o->cfg, &r->vm, &err)) {
-		cli_error("%s", err.msg);
-		return EXEC_FAILED;
-	}
-	if (arcvm_vm_boot(r->vm, &err)) {
+	int rc = o->from_snapshot ? restore_vm(o, r, &err) : arcvm_vm_create(&o->cfg, &r->vm, &err);
+	if (!rc && !o->from_snapshot)
+		rc = arcvm_vm_boot(r->vm, &err);
+	if (rc) {
 		cli_error("%s", err.msg);
 		return EXEC_FAILED;
 	}
@@ -683,7 +737,7 @@ static int exec_vm(struct exec_opts *o)
 		return EXEC_FAILED;
 	}
 	install_signals();
-	if (pick_guest(o, &kernel, &initrd) || make_private_dir(&r))
+	if ((!o->from_snapshot && pick_guest(o, &kernel, &initrd)) || make_private_dir(&r))
 		goto out;
 	cmdline = build_cmdline(o);
 	if (!cmdline)

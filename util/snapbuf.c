@@ -146,20 +146,32 @@ static int sync_parent(const char *path, struct arcvm_error *err)
 	return rc;
 }
 
-int snap_tmp_commit(int fd, const char *tmp, const char *path, struct arcvm_error *err)
+int snap_tmp_finish(int fd, const char *tmp, struct arcvm_error *err)
 {
 	int rc = 0;
 	if (fsync(fd) < 0)
 		rc = err_errno(err, ARCVM_E_IO, errno, "fsync of %s", tmp);
 	if (close(fd) < 0 && !rc)
 		rc = err_errno(err, ARCVM_E_IO, errno, "close of %s", tmp);
-	if (!rc && rename(tmp, path) < 0)
-		rc = err_errno(err, err_from_errno(errno), errno, "cannot rename %s to %s", tmp, path);
-	if (rc) {
+	if (rc)
 		unlink(tmp);
-		return rc;
+	return rc;
+}
+
+int snap_tmp_rename(const char *tmp, const char *path, struct arcvm_error *err)
+{
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return err_errno(err, err_from_errno(e), e, "cannot rename %s to %s", tmp, path);
 	}
 	return sync_parent(path, err);
+}
+
+int snap_tmp_commit(int fd, const char *tmp, const char *path, struct arcvm_error *err)
+{
+	int rc = snap_tmp_finish(fd, tmp, err);
+	return rc ? rc : snap_tmp_rename(tmp, path, err);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -176,7 +188,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int snap_write_file(struct snap_writer *w, const char *path, struct arcvm_error *err)
+int snap_write_tmp(struct snap_writer *w, const char *path, char *tmp, size_t tmp_len,
+		   struct arcvm_error *err)
 {
 	if (w->nomem)
 		return err_set(err, ARCVM_E_NOMEM, "out of memory building the snapshot state");
@@ -187,8 +200,7 @@ int snap_write_file(struct snap_writer *w, const char *path, struct arcvm_error 
 	put_le(w->buf + HDR_PLEN, plen, 8);
 	put_le(w->buf + HDR_CRC, crc(w->buf + SNAP_HEADER_LEN, plen), 4);
 	put_le(w->buf + HDR_CRC + 4, 0, 4);
-	char tmp[SNAP_STR_MAX + 32];
-	int fd = snap_tmp_open(path, tmp, sizeof(tmp), err);
+	int fd = snap_tmp_open(path, tmp, tmp_len, err);
 	if (fd < 0)
 		return fd;
 	int e = write_all(fd, w->buf, w->len);
@@ -197,7 +209,14 @@ int snap_write_file(struct snap_writer *w, const char *path, struct arcvm_error 
 		unlink(tmp);
 		return err_errno(err, ARCVM_E_IO, e, "cannot write snapshot state %s", tmp);
 	}
-	return snap_tmp_commit(fd, tmp, path, err);
+	return snap_tmp_finish(fd, tmp, err);
+}
+
+int snap_write_file(struct snap_writer *w, const char *path, struct arcvm_error *err)
+{
+	char tmp[SNAP_STR_MAX + 32];
+	int rc = snap_write_tmp(w, path, tmp, sizeof(tmp), err);
+	return rc ? rc : snap_tmp_rename(tmp, path, err);
 }
 
 int snap_open(const void *file, size_t len, struct snap_reader *r, struct arcvm_error *err)

@@ -55,11 +55,19 @@ void snap_put_str(struct snap_writer *w, const char *s);
  * any failure the temporary file is removed and `path` is untouched. */
 int snap_write_file(struct snap_writer *w, const char *path, struct arcvm_error *err);
 
-/* The atomic protocol, shared with the memory file: creates and opens
- * "<path>.tmp.<pid>" for writing and puts its name in tmp. */
+/* Like snap_write_file, but stops before the rename: the complete, synced
+ * file is left under the temporary name put in tmp (snap_tmp_rename next). */
+int snap_write_tmp(struct snap_writer *w, const char *path, char *tmp, size_t tmp_len,
+		   struct arcvm_error *err);
+
+/* The atomic protocol, shared with the memory file: snap_tmp_open creates and
+ * opens "<path>.tmp.<pid>" for writing and puts its name in tmp;
+ * snap_tmp_finish fsyncs and closes it; snap_tmp_rename renames it over path
+ * and fsyncs the folder. Each unlinks tmp when it fails; snap_tmp_commit is
+ * finish then rename. */
 int snap_tmp_open(const char *path, char *tmp, size_t tmp_len, struct arcvm_error *err);
-/* fsyncs and closes fd, renames tmp to path and fsyncs the folder; on failure
- * unlinks tmp. Closes fd in every case. */
+int snap_tmp_finish(int fd, const char *tmp, struct arcvm_error *err);
+int snap_tmp_rename(const char *tmp, const char *path, struct arcvm_error *err);
 int snap_tmp_commit(int fd, const char *tmp, const char *path, struct arcvm_error *err);
 
 struct snap_reader {

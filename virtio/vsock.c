@@ -66,6 +66,11 @@ struct vsock {
 	unsigned rst_head, rst_len;
 
 	bool rx_held;                   /* rx_chain was popped and not used yet */
+	/* A restore sent TRANSPORT_RESET and the guest has not yet consumed it
+	 * (it posts a fresh event buffer when it has): until then new host
+	 * connections wait in the listen backlog, or the guest's reset, run
+	 * late, would close them too. */
+	bool reset_pending;
 	struct virtq_chain rx_chain;
 	struct virtq_chain tx_chain;
 	struct iovec iov[VIRTQ_CHAIN_MAX];
@@ -650,7 +655,12 @@ static void vsock_queue_notify(struct virtio_dev *d, unsigned qi)
 		tx_process(v);
 	if (qi == TXQ || qi == RXQ)
 		rx_pump(v);
-	/* EVQ: event buffers stay posted until a restore sends a reset. */
+	/* EVQ: event buffers stay posted; a kick there after a restore means
+	 * the guest has handled the reset (it reposts the buffer). */
+	if (qi == EVQ && v->reset_pending) {
+		v->reset_pending = false;
+		io_loop_mod(d->io, v->listen_fd, EPOLLIN);
+	}
 }
 
 static void close_all(struct vsock *v)
@@ -716,12 +726,13 @@ static void vsock_save(struct virtio_dev *d, struct snap_writer *w)
 	snap_begin(w, TAG_VSCK);
 	snap_put_u8(w, v->rx_held);
 	snap_put_u16(w, v->rx_held ? v->rx_chain.head : 0);
+	snap_put_u32(w, v->conns.next_port);
 	snap_end_section(w);
 }
 
 /* Tells the guest that every connection is gone, as Firecracker does after a
  * restore: VIRTIO_VSOCK_EVENT_TRANSPORT_RESET in a posted event buffer. */
-static void send_transport_reset(struct vsock *v)
+static bool send_transport_reset(struct vsock *v)
 {
 	struct virtq_chain *c = &v->tx_chain;
 	unsigned budget = 1;
@@ -729,12 +740,13 @@ static void send_transport_reset(struct vsock *v)
 	if (r != 1) {
 		if (r < 0)
 			virtio_dev_broken(&v->dev);
-		return;   /* no event buffer posted: nothing the guest can be told */
+		return false;   /* no event buffer posted: nothing the guest can be told */
 	}
 	struct virtio_vsock_event ev = { .id = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) };
 	bool fits = virtq_chain_write(c, 0, &ev, sizeof(ev)) == 0;
 	virtq_push(&v->dev.vqs[EVQ], c->head, fits ? sizeof(ev) : 0);
 	virtio_dev_used(&v->dev, &v->dev.vqs[EVQ]);
+	return fits;
 }
 
 static int vsock_load(struct virtio_dev *d, struct snap_reader *r, struct arcvm_error *err)
@@ -746,11 +758,18 @@ static int vsock_load(struct virtio_dev *d, struct snap_reader *r, struct arcvm_
 		return rc;
 	bool held = snap_get_bool(&s);
 	uint16_t head = snap_get_u16(&s);
+	uint32_t next_port = snap_get_u32(&s);
 	struct virtq *rxq = &d->vqs[RXQ];
-	if (held && (!rxq->ready || head >= rxq->size))
+	if ((held && (!rxq->ready || head >= rxq->size)) || next_port < VSOCK_HOST_PORT_MIN ||
+	    next_port == UINT32_MAX)
 		snap_reject(&s);
 	if ((rc = snap_done(&s, "virtio-vsock", err)))
 		return rc;
+	/* Host-side ports carry on from where they were: the guest may still
+	 * hold connections from before the snapshot until it handles the reset,
+	 * and a new connection reusing one of their addresses would be taken
+	 * for the old one and refused. */
+	v->conns.next_port = next_port;
 	if (!d->running)
 		return 0;
 	/* The held buffer goes back empty; the guest drops a packet shorter
@@ -759,8 +778,10 @@ static int vsock_load(struct virtio_dev *d, struct snap_reader *r, struct arcvm_
 		virtq_push(rxq, head, 0);
 		virtio_dev_used(d, rxq);
 	}
-	if (d->vqs[EVQ].ready)
-		send_transport_reset(v);
+	if (d->vqs[EVQ].ready && send_transport_reset(v) && d->io) {
+		v->reset_pending = true;
+		io_loop_mod(d->io, v->listen_fd, 0);
+	}
 	return 0;
 }
 

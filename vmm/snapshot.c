@@ -18,6 +18,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
+#include <zlib.h>
 
 #include "arch/x86/cpu_state.h"
 #include "util/err.h"
@@ -153,22 +158,43 @@ static int write_pages(struct arcvm_vm *vm, int fd, const uint64_t *pages)
 	return 0;
 }
 
-static int write_memory(struct arcvm_vm *vm, const char *path, const uint64_t *pages,
-			struct arcvm_error *err)
+/* The trailer: magic, u32 version 1, u32 0, u64 snapshot id, u64 RAM bytes,
+ * u32 CRC-32 of the 32 bytes before it; zeros to SNAP_MEM_TRAILER. */
+static void trailer_make(uint8_t *t, uint64_t id, uint64_t ram)
 {
-	char tmp[PATH_MAX + 32];
-	int fd = snap_tmp_open(path, tmp, sizeof(tmp), err);
+	memset(t, 0, SNAP_MEM_TRAILER);
+	memcpy(t, SNAP_MEM_MAGIC, 8);
+	uint32_t version = 1;
+	memcpy(t + 8, &version, 4);
+	memcpy(t + 16, &id, 8);
+	memcpy(t + 24, &ram, 8);
+	uint32_t c = (uint32_t)crc32(crc32(0, Z_NULL, 0), t, 32);
+	memcpy(t + 32, &c, 4);
+}
+
+/* Writes a layer's memory file under a temporary name (put in tmp), synced;
+ * snapshot_locked renames it once the state file is written too. */
+static int write_memory(struct arcvm_vm *vm, const char *path, const struct snap_layer *l,
+			char *tmp, size_t tmp_len, struct arcvm_error *err)
+{
+	int fd = snap_tmp_open(path, tmp, tmp_len, err);
 	if (fd < 0)
 		return fd;
-	int e = ftruncate(fd, (off_t)vm->mem.ram_size) < 0 ? errno : 0;
+	uint64_t ram = vm->mem.ram_size;
+	int e = ftruncate(fd, (off_t)(ram + SNAP_MEM_TRAILER)) < 0 ? errno : 0;
 	if (!e)
-		e = write_pages(vm, fd, pages);
+		e = write_pages(vm, fd, l->bitmap);
+	if (!e) {
+		uint8_t t[SNAP_MEM_TRAILER];
+		trailer_make(t, l->id, ram);
+		e = pwrite_all(fd, t, sizeof(t), ram);
+	}
 	if (e) {
 		close(fd);
 		unlink(tmp);
 		return err_errno(err, ARCVM_E_IO, e, "cannot write snapshot memory %s", tmp);
 	}
-	return snap_tmp_commit(fd, tmp, path, err);
+	return snap_tmp_finish(fd, tmp, err);
 }
 
 static void save_layers(const struct vm_snap *s, const struct snap_layer *top,
@@ -181,6 +207,7 @@ static void save_layers(const struct vm_snap *s, const struct snap_layer *top,
 	for (int i = 0; i < n; i++) {
 		const struct snap_layer *l = top->bitmap && i < s->nlayers ? &s->layers[i] : top;
 		snap_put_str(w, l->path);
+		snap_put_u64(w, l->id);
 		snap_put_u8(w, l->bitmap != NULL);
 		if (l->bitmap)
 			snap_put_blob(w, l->bitmap, (uint32_t)(bitmap_words(s->npages) * 8));
@@ -191,7 +218,7 @@ static void save_layers(const struct vm_snap *s, const struct snap_layer *top,
 /* The state file: config, memory layers, VM-wide state, each vCPU, the
  * UART, each virtio device in slot order. */
 static int write_state(struct arcvm_vm *vm, struct vm_snap *s, const struct snap_layer *top,
-		       const char *path, struct arcvm_error *err)
+		       const char *path, char *tmp, size_t tmp_len, struct arcvm_error *err)
 {
 	struct x86_msr_list msrs;
 	int rc = x86_msr_list_get(&vm->kvm, &msrs, err);
@@ -208,7 +235,7 @@ static int write_state(struct arcvm_vm *vm, struct vm_snap *s, const struct snap
 		uart_save(vm->uart, &w);
 		for (int i = 0; i < vm->nvirtio; i++)
 			virtio_mmio_save(vm->virtio[i], &w);
-		rc = snap_write_file(&w, path, err);
+		rc = snap_write_tmp(&w, path, tmp, tmp_len, err);
 	}
 	snap_writer_free(&w);
 	x86_msr_list_free(&msrs);
@@ -250,13 +277,38 @@ static void push_layer(struct arcvm_vm *vm, struct vm_snap *s, struct snap_layer
 	top->bitmap = NULL;
 }
 
+/* An absolute path for a file that may not exist yet: its folder resolved. */
+static char *abs_path(const char *path)
+{
+	char *copy = strdup(path), *dir_real = NULL, *out = NULL;
+	if (copy && (dir_real = realpath(dirname(copy), NULL))) {
+		strcpy(copy, path);
+		if (asprintf(&out, "%s/%s", dir_real, basename(copy)) < 0)
+			out = NULL;
+	}
+	free(dir_real);
+	free(copy);
+	return out;
+}
+
+static uint64_t new_id(void)
+{
+	uint64_t id = 0;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id) || id == 0)
+		id = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&id;
+	return id;
+}
+
+/* Writes both files under temporary names, then renames the memory file and
+ * the state file into place: a failure before the renames leaves no file
+ * under either final name; the memory trailer's id catches a state file and
+ * a memory file that were not written together. */
 static int snapshot_locked(struct arcvm_vm *vm, struct vm_snap *s, enum arcvm_snapshot_type type,
 			   const char *state_path, const char *mem_path, struct arcvm_error *err)
 {
-	int rc = 0;
-	if (vm->mem.dirty)
-		rc = collect_dirty(vm, err);
-	struct snap_layer top = { 0 };
+	char mem_tmp[PATH_MAX + 32] = "", state_tmp[PATH_MAX + 32] = "";
+	struct snap_layer top = { .id = new_id() };
+	int rc = vm->mem.dirty ? collect_dirty(vm, err) : 0;
 	if (!rc && type == ARCVM_SNAPSHOT_DIFF) {
 		top.bitmap = malloc(bitmap_words(s->npages) * 8);
 		if (!top.bitmap)
@@ -264,12 +316,18 @@ static int snapshot_locked(struct arcvm_vm *vm, struct vm_snap *s, enum arcvm_sn
 		else
 			memcpy(top.bitmap, vm->mem.dirty, bitmap_words(s->npages) * 8);
 	}
+	if (!rc && !(top.path = abs_path(mem_path)))
+		rc = err_errno(err, ARCVM_E_IO, errno, "cannot resolve the folder of %s", mem_path);
 	if (!rc)
-		rc = write_memory(vm, mem_path, top.bitmap, err);
-	if (!rc && !(top.path = realpath(mem_path, NULL)))
-		rc = err_errno(err, ARCVM_E_IO, errno, "cannot resolve %s", mem_path);
+		rc = write_memory(vm, mem_path, &top, mem_tmp, sizeof(mem_tmp), err);
 	if (!rc)
-		rc = write_state(vm, s, &top, state_path, err);
+		rc = write_state(vm, s, &top, state_path, state_tmp, sizeof(state_tmp), err);
+	if (rc && mem_tmp[0])
+		unlink(mem_tmp);
+	if (!rc && (rc = snap_tmp_rename(mem_tmp, mem_path, err)))
+		unlink(state_tmp);
+	if (!rc)
+		rc = snap_tmp_rename(state_tmp, state_path, err);
 	if (!rc)
 		push_layer(vm, s, &top);
 	layer_free(&top);
@@ -318,21 +376,38 @@ static int load_layers(struct snap_reader *r, struct vm_snap *s, const char *mem
 		struct snap_layer *l = &s->layers[s->nlayers++];
 		char buf[SNAP_STR_MAX];
 		const char *path = snap_get_str(&m, buf);
+		l->id = snap_get_u64(&m);
 		bool diff = snap_get_bool(&m);
 		/* Layer 0 is a full memory file; every later one a diff. */
 		if (!path || diff != (i > 0) || bytes > SNAP_MAX_STATE) {
 			snap_reject(&m);
 			break;
 		}
-		if (i == n - 1 && mem_path)
-			path = mem_path;
-		l->path = strdup(path);
+		l->path = i == n - 1 && mem_path ? abs_path(mem_path) : strdup(path);
 		if (diff && (l->bitmap = malloc(bytes ? bytes : 8)))
 			snap_get_blob(&m, l->bitmap, (uint32_t)bytes);
 		if (!l->path || (diff && !l->bitmap))
 			return err_set(err, ARCVM_E_NOMEM, "out of memory for the memory layers");
 	}
 	return snap_done(&m, "memory layers", err);
+}
+
+static int check_trailer(int fd, const struct snap_layer *l, uint64_t ram,
+			 struct arcvm_error *err)
+{
+	uint8_t t[SNAP_MEM_TRAILER], want[SNAP_MEM_TRAILER];
+	if (pread(fd, t, sizeof(t), (off_t)ram) != (ssize_t)sizeof(t))
+		return err_errno(err, ARCVM_E_IO, errno, "cannot read snapshot memory %s", l->path);
+	trailer_make(want, l->id, ram);
+	if (memcmp(t, SNAP_MEM_MAGIC, 8) != 0)
+		return err_set(err, ARCVM_E_FORMAT, "%s is not an arcvm snapshot memory file "
+			       "(bad trailer magic)", l->path);
+	if (memcmp(t, want, 40) != 0)
+		return err_set(err, ARCVM_E_FORMAT,
+			       "snapshot memory file %s does not belong to this state file (its "
+			       "snapshot id, RAM size or trailer checksum differ): was it replaced by "
+			       "another snapshot?", l->path);
+	return 0;
 }
 
 static int open_layer(const struct snap_layer *l, uint64_t ram_size, struct arcvm_error *err)
@@ -346,12 +421,19 @@ static int open_layer(const struct snap_layer *l, uint64_t ram_size, struct arcv
 		return err_errno(err, err_from_errno(e), e, "cannot open snapshot memory %s", l->path);
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < ram_size) {
+	int rc = 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		rc = err_set(err, ARCVM_E_FORMAT, "snapshot memory %s is not a regular file", l->path);
+	else if ((uint64_t)st.st_size < ram_size + SNAP_MEM_TRAILER)
+		rc = err_set(err, ARCVM_E_FORMAT,
+			     "snapshot memory file %s is shorter (%lld bytes) than the %llu MiB of RAM "
+			     "the state declares plus its trailer", l->path, (long long)st.st_size,
+			     (unsigned long long)(ram_size >> 20));
+	else
+		rc = check_trailer(fd, l, ram_size, err);
+	if (rc) {
 		close(fd);
-		return err_set(err, ARCVM_E_FORMAT,
-			       "snapshot memory file %s is shorter than the %llu MiB of RAM the state "
-			       "declares (or not a regular file)", l->path,
-			       (unsigned long long)(ram_size >> 20));
+		return rc;
 	}
 	return fd;
 }

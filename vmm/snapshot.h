@@ -23,7 +23,14 @@
 struct snap_layer {
 	char *path;          /* absolute path of the memory file */
 	uint64_t *bitmap;    /* pages this layer holds; NULL for a full layer */
+	uint64_t id;         /* random; also in the memory file's trailer, so a state
+	                      * file and a memory file from different snapshots are
+	                      * never restored together */
 };
+
+/* A memory file is RAM (regions end to end), then this trailer. */
+#define SNAP_MEM_TRAILER 4096u
+#define SNAP_MEM_MAGIC "ARCVMMEM"
 
 /* Strings of a restored config, owned for the VM's lifetime. */
 struct snap_strings {

@@ -88,4 +88,31 @@ def test_two_restores_at_once(needs_kvm, guest, live_vms, tmp_path):
     for vm in vms:
         assert vm.wait() == 0, vm
         assert "twin" in vm.out, vm
-    assert (snap / "memory").stat().st_size == 256 << 20
+    # The memory file is RAM and its 4 KiB trailer; no restore wrote to it.
+    assert (snap / "memory").stat().st_size == (256 << 20) + 4096
+
+
+def test_exec_from_snapshot(needs_kvm, guest, run_arcvm, tmp_path):
+    """arcvm exec --from-snapshot: a snapshot of a guest whose agent listens
+    (snapctl waits until it accepts a vsock connection) runs commands, twice,
+    with the snapshot's share; machine options are refused with it."""
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "in.txt").write_text("shared-in\n")
+    snap = tmp_path / "snap"
+    cmdline = ("console=ttyS0 reboot=k panic=-1 pci=off quiet arcvm.agent=1 arcvm.modules=1 "
+               "rdinit=/sbin/arcvm-init arcvm.share=t0:/data quiet")
+    cmd = [str(SNAPCTL), "--kernel", guest / "vmlinux", "--initrd", guest / "initrd.cpio.gz",
+           "--cmdline", cmdline, "--mem", "256M", "--rng", "--timeout", str(BOOT_TIMEOUT),
+           "--vsock", tmp_path / "agent.sock", "--share", f"{share}:t0",
+           "--vsock-ready", "1024", "--snapshot", snap]
+    r = subprocess.run(list(map(str, cmd)), capture_output=True, timeout=2 * BOOT_TIMEOUT)
+    assert r.returncode == 0, r
+    for i in range(2):
+        r = run_arcvm("exec", "--from-snapshot", snap, "--", "sh", "-c",
+                      f"cat /data/in.txt; echo run-{i} >/data/out-{i}.txt; exit 3")
+        assert r.status == 3, r
+        assert r.out == "shared-in\n", r
+        assert (share / f"out-{i}.txt").read_text() == f"run-{i}\n"
+    r = run_arcvm("exec", "--from-snapshot", snap, "--mem", "1G", "--", "true", timeout=30)
+    assert r.status == 125 and "--from-snapshot" in r.err, r

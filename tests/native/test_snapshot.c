@@ -427,6 +427,25 @@ static void test_refuses_short_or_missing_memory_file(void **state)
 	assert_int_equal(try_restore(path_in("none.state"), NULL, &vm, &err), ARCVM_E_NOT_FOUND);
 }
 
+/* A state file restored with the memory file of another snapshot (say the
+ * folder was overwritten halfway) is refused, not run on the wrong RAM. */
+static void test_refuses_memory_of_another_snapshot(void **state)
+{
+	struct arcvm_vm *vm = BOOT_COUNTER(false);
+	pause_vm(vm);
+	snapshot(vm, ARCVM_SNAPSHOT_FULL, path_in("a.state"), path_in("a.mem"));
+	snapshot(vm, ARCVM_SNAPSHOT_FULL, path_in("b.state"), path_in("b.mem"));
+	arcvm_vm_destroy(vm);
+	struct arcvm_vm *r = NULL;
+	struct arcvm_error err;
+	assert_int_equal(try_restore(path_in("a.state"), path_in("b.mem"), &r, &err),
+			 ARCVM_E_FORMAT);
+	assert_non_null(strstr(err.msg, "does not belong"));
+	assert_null(r);
+	r = restore(path_in("b.state"), path_in("b.mem"));
+	arcvm_vm_destroy(r);
+}
+
 int main(void)
 {
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {
@@ -443,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_empty_truncated_and_oversized),
 		cmocka_unit_test(test_refuses_bad_magic_version_and_checksum),
 		cmocka_unit_test(test_refuses_short_or_missing_memory_file),
+		cmocka_unit_test(test_refuses_memory_of_another_snapshot),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

@@ -14,6 +14,8 @@
  *            --snapshot DIR   pause, write DIR/state and DIR/memory (full)
  *            --diff DIR       pause, write a diff snapshot into DIR
  *            --resume         resume after a snapshot
+ *            --vsock-ready P  wait until a guest program accepts a vsock connection
+ *                             on port P (Firecracker's "CONNECT P"), then hang up
  *
  * The guest's console output is copied to stdout. Each snapshot prints a
  * line "snapctl: snapshot DIR: pause P ms, write W ms, rss-overhead K KiB"
@@ -28,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -174,6 +178,39 @@ static int step_snapshot(struct ctl *c, const char *dir, enum arcvm_snapshot_typ
 	return 0;
 }
 
+/* One attempt: true when the guest accepted the connection. */
+static bool vsock_accepts(const char *uds, const char *port)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", uds);
+	char line[64];
+	int n = snprintf(line, sizeof(line), "CONNECT %s\n", port);
+	bool ok = false;
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    write(fd, line, (size_t)n) == n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t got = poll(&p, 1, 2000) == 1 ? read(fd, line, 3) : -1;
+		ok = got == 3 && memcmp(line, "OK ", 3) == 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int step_vsock_ready(struct ctl *c, const char *port)
+{
+	if (!c->cfg.vsock_uds_path)
+		return die("--vsock-ready needs --vsock");
+	double deadline = now_ms() + c->timeout_s * 1000.0;
+	while (!vsock_accepts(c->cfg.vsock_uds_path, port)) {
+		if (now_ms() > deadline)
+			return die("nothing accepted vsock port %s in time", port);
+		pump(c, 100);
+	}
+	return 0;
+}
+
 static int step_resume(struct ctl *c)
 {
 	struct arcvm_error err;
@@ -253,7 +290,7 @@ static bool is_flag(struct ctl *c, const char *opt)
 static bool is_step(const char *opt)
 {
 	return !strcmp(opt, "--expect") || !strcmp(opt, "--send") || !strcmp(opt, "--snapshot") ||
-	       !strcmp(opt, "--diff") || !strcmp(opt, "--resume");
+	       !strcmp(opt, "--diff") || !strcmp(opt, "--resume") || !strcmp(opt, "--vsock-ready");
 }
 
 static int run_step(struct ctl *c, const char *opt, const char *arg)
@@ -262,6 +299,7 @@ static int run_step(struct ctl *c, const char *opt, const char *arg)
 	if (!strcmp(opt, "--send")) return step_send(c, arg);
 	if (!strcmp(opt, "--snapshot")) return step_snapshot(c, arg, ARCVM_SNAPSHOT_FULL);
 	if (!strcmp(opt, "--diff")) return step_snapshot(c, arg, ARCVM_SNAPSHOT_DIFF);
+	if (!strcmp(opt, "--vsock-ready")) return step_vsock_ready(c, arg);
 	return step_resume(c);
 }
 
