@@ -17,7 +17,7 @@ LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 LIB_DIRS  := util hv vmm arch/x86 devices virtio io p9
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-LIB_LIBS  := -lcjson
+LIB_LIBS  := -lcjson -lslirp
 LIBARCVM  := $(BUILD)/libarcvm.a
 
 CLI_SRCS  := $(wildcard cli/*.c) $(wildcard api/*.c)

@@ -239,6 +239,13 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+void virtq_unpop(struct virtq *q, uint16_t n)
+{
+	q->last_avail -= n;
+	if (q->event_idx)
+		__atomic_store_n(q->avail_event, q->last_avail, __ATOMIC_RELAXED);
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
 	if (!q->ready || q->broken)
