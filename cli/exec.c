@@ -59,6 +59,7 @@ struct exec_opts {
 	const char *copy_guest[MAX_COPY_OUT], *copy_host[MAX_COPY_OUT];
 	int ncopy;
 	int verbose;
+	struct cli_net net;            /* --net, --publish, or the file's "network" */
 	char **argv;                   /* the command */
 	int argc;
 };
@@ -97,6 +98,12 @@ static void exec_usage(FILE *f)
 	      "  --kernel PATH          guest kernel (default: the built-in image)\n"
 	      "  --initrd PATH          initramfs (must hold /sbin/arcvm-init)\n"
 	      "  --share HOST:GUEST[:ro|rw]  share a host folder (repeatable; default rw)\n"
+	      "  --net [MODE][,ip=ADDR/N|dhcp][,gw=ADDR][,dns=ADDR][,mac=MAC]\n"
+	      "                         network as eth0: user (default; NAT, 10.0.2.15) or\n"
+	      "                         tap=NAME (a host TAP device); see docs/net.md\n"
+	      "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
+	      "                         forward a host port (127.0.0.1 by default) to the\n"
+	      "                         guest (repeatable; implies --net user)\n"
 	      "  --env K=V              set a variable for CMD (repeatable)\n"
 	      "  --workdir DIR          CMD's working folder in the guest (default /)\n"
 	      "  --user UID[:GID]       run CMD as this numeric user (default root)\n"
@@ -205,6 +212,7 @@ static int parse_size_opt(const char *s, uint64_t *out)
 
 static int parse_option(int c, struct exec_opts *o)
 {
+	char msg[CLI_ERRMSG];
 	long v;
 	switch (c) {
 	case 'p':
@@ -230,6 +238,12 @@ static int parse_option(int c, struct exec_opts *o)
 	case 't': o->tty = true; return 0;
 	case 'c': return add_copy_out(optarg, o);
 	case 'F': return 0; /* read before the other options: cli_config_arg */
+	case 'L':
+		if (cli_parse_publish(optarg, &o->net, msg, sizeof(msg))) {
+			cli_error("%s", msg);
+			return -1;
+		}
+		return 0;
 	case 'v': o->verbose++; return 0;
 	case 'h': exec_usage(stdout); exit(CLI_OK);
 	default: exec_usage(stderr); return -1;
@@ -246,14 +260,28 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 		{ "timeout", required_argument, 0, 'T' }, { "tty", no_argument, 0, 't' },
 		{ "copy-out", required_argument, 0, 'c' }, { "config", required_argument, 0, 'F' },
 		{ "boot-timeout", required_argument, 0, 'B' },
+		{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int c;
 	optind = 1;
 	/* '+': stop at the first non-option, so CMD's own options stay CMD's. */
-	while ((c = getopt_long(argc, argv, "+tvh", opts, NULL)) != -1)
-		if (parse_option(c, o))
+	while ((c = getopt_long(argc, argv, "+tvh", opts, NULL)) != -1) {
+		if (c == 'N') {
+			/* --net's value is optional: --net=V, or the next word when
+			 * it reads as one (so "--net -- CMD" is plain user mode). */
+			char msg[CLI_ERRMSG];
+			const char *v = optarg;
+			if (!v && optind < argc && cli_net_word(argv[optind]))
+				v = argv[optind++];
+			if (cli_parse_net(v, &o->net, msg, sizeof(msg))) {
+				cli_error("%s", msg);
+				return -1;
+			}
+		} else if (parse_option(c, o)) {
 			return -1;
+		}
+	}
 	if (optind >= argc) {
 		cli_error("no command given (arcvm exec [OPTIONS] -- CMD [ARGS...])");
 		return -1;
@@ -290,6 +318,7 @@ static int apply_file(const char *path, struct exec_opts *o)
 	f->nshares = 0;
 	for (int i = 0; i < f->nenv; i++)
 		o->env[o->nenv++] = f->env[i];
+	o->net = f->net;
 	return 0;
 }
 
@@ -346,8 +375,9 @@ static char *build_cmdline(const struct exec_opts *o)
 		free(s);
 		s = t;
 	}
-	char *t = NULL;
-	if (s && asprintf(&t, "%s quiet", s) < 0)
+	char netarg[96], *t = NULL;
+	cli_net_cmdline(&o->net, netarg, sizeof(netarg));
+	if (s && asprintf(&t, "%s%s quiet", s, netarg) < 0)
 		t = NULL;
 	free(s);
 	return t;
@@ -678,6 +708,11 @@ static int exec_vm(struct exec_opts *o)
 		o->cfg.shares[i] = (struct arcvm_share){ .host_path = o->shares[i].host,
 			.tag = cli_share_tag(i), .read_only = o->shares[i].read_only };
 	o->cfg.nshares = o->nshares;
+	char msg[CLI_ERRMSG];
+	if (cli_net_apply(&o->net, &o->cfg, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		goto out;
+	}
 	o->cfg.log = cli_log;
 	o->cfg.log_opaque = &o->verbose;
 	status = boot_and_run(o, &r);

@@ -18,6 +18,9 @@
 #                      it, running its /sbin/init (this script again, which
 #                      sees it is no longer /init and does not switch again)
 #   arcvm.rootro=1     mount that root read-only
+#   arcvm.net=SPEC     after the modules (on the final root), configure eth0
+#                      with /bin/arcvm-net SPEC (guest/net-up.sh): IP/N,GW,DNS,
+#                      dhcp or up
 #   arcvm.exit=HOW     how to end: poweroff (default), reboot, halt, panic
 #   arcvm.agent=1      exec /sbin/arcvm-init at once (the `arcvm exec` agent)
 # After a command it prints ARCVM-RUN-EXIT=<status>. With no arcvm.* option
@@ -44,7 +47,7 @@ case " $(cat /proc/cmdline) " in *" arcvm.agent=1 "*) exec /sbin/arcvm-init ;; e
 # reopen the console from devtmpfs (harmless when it was already open).
 exec </dev/console >/dev/console 2>&1
 
-run= shell= modules= how=poweroff console= root= rootro=
+run= shell= modules= how=poweroff console= root= rootro= net=
 set -f
 for word in $(cat /proc/cmdline); do
 	case "$word" in
@@ -56,6 +59,7 @@ for word in $(cat /proc/cmdline); do
 	arcvm.root=*) root=${word#arcvm.root=} ;;
 	arcvm.rootro=1) rootro=1 ;;
 	arcvm.exit=*) how=${word#arcvm.exit=} ;;
+	arcvm.net=*) net=${word#arcvm.net=} ;;
 	esac
 done
 set +f
@@ -170,6 +174,10 @@ else
 	use_console
 	# A read-only root still gets a writable /tmp.
 	[ -n "$rootro" ] && mount -t tmpfs tmpfs /tmp 2>/dev/null
+fi
+
+if [ -n "$net" ]; then
+	arcvm-net "$net" || say "network setup ($net) failed"
 fi
 
 read -r _ memtotal _ </proc/meminfo

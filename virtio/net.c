@@ -157,8 +157,11 @@ static void tx_run(struct vnet *n, unsigned qi)
 	bool pushed = false;
 
 	while (virtio_dev_pop(d, qi, &n->chain, &budget) == 1) {
+		/* Sending can deliver replies at once (slirp answers ARP inside
+		 * slirp_input), which reuses n->chain: keep the head. */
+		uint16_t head = n->chain.head;
 		tx_one(n, qi / 2);
-		virtq_push(&d->vqs[qi], n->chain.head, 0);
+		virtq_push(&d->vqs[qi], head, 0);
 		pushed = true;
 	}
 	if (pushed)

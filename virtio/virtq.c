@@ -239,11 +239,12 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+/* avail_event is left where the pops put it (at or past the driver's index
+ * when the ring ran dry): the device waits for the driver's *next* buffer,
+ * and lowering it would let the driver skip that kick. */
 void virtq_unpop(struct virtq *q, uint16_t n)
 {
 	q->last_avail -= n;
-	if (q->event_idx)
-		__atomic_store_n(q->avail_event, q->last_avail, __ATOMIC_RELAXED);
 }
 
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
