@@ -10,8 +10,8 @@
 
 #include "virtio/net.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int net_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int net_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -66,22 +66,22 @@ static int net_item(char *item, struct cli_net *o, char *err, size_t errlen)
 {
 	char *eq = strchr(item, '=');
 	if (!eq)
-		return fail(err, errlen, "bad --net item '%s': expected KEY=VALUE", item);
+		return net_fail(err, errlen, "bad --net item '%s': expected KEY=VALUE", item);
 	*eq = '\0';
 	const char *k = item, *v = eq + 1;
 	if (strcmp(k, "mac") == 0) {
 		if (parse_mac(v, o->net.mac))
-			return fail(err, errlen, "bad --net mac '%s': expected a unicast "
+			return net_fail(err, errlen, "bad --net mac '%s': expected a unicast "
 				    "XX:XX:XX:XX:XX:XX", v);
 	} else if (strcmp(k, "ip") == 0) {
 		if ((strcmp(v, "dhcp") && !cidr_ok(v)) || copy_field(o->ip, sizeof(o->ip), v))
-			return fail(err, errlen, "bad --net ip '%s': expected ADDR/PREFIX or dhcp", v);
+			return net_fail(err, errlen, "bad --net ip '%s': expected ADDR/PREFIX or dhcp", v);
 	} else if (strcmp(k, "gw") == 0 || strcmp(k, "dns") == 0) {
 		char *dst = k[0] == 'g' ? o->gw : o->dns;
 		if (!ipv4_ok(v) || copy_field(dst, sizeof(o->gw), v))
-			return fail(err, errlen, "bad --net %s '%s': expected an IPv4 address", k, v);
+			return net_fail(err, errlen, "bad --net %s '%s': expected an IPv4 address", k, v);
 	} else {
-		return fail(err, errlen, "bad --net: unknown item '%s' (known: mac, ip, gw, dns)", k);
+		return net_fail(err, errlen, "bad --net: unknown item '%s' (known: mac, ip, gw, dns)", k);
 	}
 	return 0;
 }
@@ -97,7 +97,7 @@ int cli_parse_net(const char *spec, struct cli_net *o, char *err, size_t errlen)
 {
 	char *s = strdup(spec ? spec : "");
 	if (!s)
-		return fail(err, errlen, "out of memory");
+		return net_fail(err, errlen, "out of memory");
 	char *save, *mode = strtok_r(s, ",", &save);
 	int rc = 0;
 	o->enabled = true;
@@ -110,7 +110,7 @@ int cli_parse_net(const char *spec, struct cli_net *o, char *err, size_t errlen)
 		o->net.mode = ARCVM_NET_TAP;
 		strcpy(o->tap, mode + 4);
 	} else {
-		rc = fail(err, errlen, "bad --net '%s': expected user or tap=NAME (at most 15 "
+		rc = net_fail(err, errlen, "bad --net '%s': expected user or tap=NAME (at most 15 "
 			  "bytes), then ,mac=,ip=,gw=,dns=", spec);
 	}
 	for (char *item = mode ? strtok_r(NULL, ",", &save) : NULL; !rc && item;
@@ -147,18 +147,18 @@ int cli_parse_publish(const char *spec, struct cli_net *o, char *err, size_t err
 	struct arcvm_port_forward f = { .host_addr = 0x7f000001u };
 	char buf[64];
 	if (strlen(spec) >= sizeof(buf))
-		return fail(err, errlen, "bad --publish '%.64s...': too long", spec);
+		return net_fail(err, errlen, "bad --publish '%.64s...': too long", spec);
 	strcpy(buf, spec);
 	char *proto = strchr(buf, '/');
 	if (proto) {
 		*proto++ = '\0';
 		if (strcmp(proto, "udp") && strcmp(proto, "tcp"))
-			return fail(err, errlen, "bad --publish '%s': the protocol is tcp or udp", spec);
+			return net_fail(err, errlen, "bad --publish '%s': the protocol is tcp or udp", spec);
 		f.udp = proto[0] == 'u';
 	}
 	char *last = strrchr(buf, ':');
 	if (!last)
-		return fail(err, errlen, "bad --publish '%s': expected "
+		return net_fail(err, errlen, "bad --publish '%s': expected "
 			    "[HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]", spec);
 	*last = '\0';
 	char *hp = strrchr(buf, ':');
@@ -166,7 +166,7 @@ int cli_parse_publish(const char *spec, struct cli_net *o, char *err, size_t err
 		*hp++ = '\0';
 		struct in_addr a;
 		if (inet_pton(AF_INET, buf, &a) != 1)
-			return fail(err, errlen, "bad --publish '%s': '%s' is not an IPv4 address",
+			return net_fail(err, errlen, "bad --publish '%s': '%s' is not an IPv4 address",
 				    spec, buf);
 		f.host_addr = ntohl(a.s_addr);
 	} else {
@@ -174,9 +174,9 @@ int cli_parse_publish(const char *spec, struct cli_net *o, char *err, size_t err
 	}
 	if (parse_port(hp, hp + strlen(hp), &f.host_port) ||
 	    parse_port(last + 1, last + 1 + strlen(last + 1), &f.guest_port))
-		return fail(err, errlen, "bad --publish '%s': ports are whole numbers 1 to 65535", spec);
+		return net_fail(err, errlen, "bad --publish '%s': ports are whole numbers 1 to 65535", spec);
 	if (o->net.nforwards == ARCVM_MAX_FORWARDS)
-		return fail(err, errlen, "too many --publish (at most %d)", ARCVM_MAX_FORWARDS);
+		return net_fail(err, errlen, "too many --publish (at most %d)", ARCVM_MAX_FORWARDS);
 	if (!o->enabled) {
 		o->enabled = true;
 		o->net.mode = ARCVM_NET_USER;
@@ -191,7 +191,7 @@ int cli_net_apply(struct cli_net *n, struct arcvm_config *cfg, char *err, size_t
 	if (!n->enabled)
 		return 0;
 	if (n->net.mode == ARCVM_NET_TAP && n->net.nforwards)
-		return fail(err, errlen, "--publish needs user-mode networking (--net user), not TAP");
+		return net_fail(err, errlen, "--publish needs user-mode networking (--net user), not TAP");
 	n->net.tap_name = n->net.mode == ARCVM_NET_TAP ? n->tap : NULL;
 	cfg->nets[0] = n->net;
 	cfg->nnets = 1;
