@@ -82,8 +82,8 @@ clean:
 	rm -rf $(BUILD) build-asan
 
 # Every benchmark: the VMM against QEMU microvm (start-up, exits, Linux boot),
-# block I/O, arcvm exec, and IonVM against Lua 5.4 and Erlang.
-bench: bench-vmm bench-blk bench-exec bench-ion
+# block I/O, networking, arcvm exec, and IonVM against Lua 5.4 and Erlang.
+bench: bench-vmm bench-blk bench-net bench-exec bench-ion
 
 -include $(wildcard */*.mk) $(wildcard tests/*/*.mk) $(wildcard bench/*/*.mk)
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)
