@@ -201,6 +201,24 @@ static void test_rx_waits_without_buffers(void **state)
 	stop(x);
 }
 
+/* With EVENT_IDX: chains given back must leave avail_event asking for the
+ * driver's next buffer, or the driver would add one without kicking and the
+ * held frame would wait forever. */
+static void test_rx_given_back_still_asks_for_a_kick(void **state)
+{
+	struct fixture *x = start(BASE_FEATURES | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+				  (1ull << VIRTQ_F_EVENT_IDX));
+	fill_frame(500);
+	struct fd_seg a = { fd_alloc(&x->f, 100), 100, true };
+	fd_post(&x->f, RXQ, &a, 1);
+	fd_post(&x->f, RXQ, &a, 1);
+	assert_int_equal(vnet_rx_deliver(x->n, 0, NULL, frame, 500), 0);
+	uint16_t *avail_event = (uint16_t *)((uint8_t *)fd_host(&x->f, x->f.q[RXQ].used) + 4 +
+					     8 * FD_QSIZE);
+	assert_int_equal(*avail_event, x->f.q[RXQ].avail_idx);
+	stop(x);
+}
+
 static void test_rx_without_mergeable_needs_one_chain(void **state)
 {
 	struct fixture *x = start(BASE_FEATURES);
@@ -297,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_offers_mac_and_mergeable_buffers),
 		cmocka_unit_test(test_bad_frames_dropped_and_counted),
 		cmocka_unit_test(test_rx_waits_without_buffers),
+		cmocka_unit_test(test_rx_given_back_still_asks_for_a_kick),
 		cmocka_unit_test(test_rx_without_mergeable_needs_one_chain),
 		cmocka_unit_test(test_rx_chain_without_room_for_header),
 		cmocka_unit_test(test_slirp_answers_arp),
