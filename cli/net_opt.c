@@ -35,10 +35,11 @@ static bool cidr_ok(const char *s)
 		return false;
 	memcpy(addr, s, (size_t)(slash - s));
 	addr[slash - s] = '\0';
-	char *end;
-	errno = 0;
-	long p = strtol(slash + 1, &end, 10);
-	return ipv4_ok(addr) && !errno && end != slash + 1 && !*end && p >= 1 && p <= 32;
+	const char *d = slash + 1;
+	if (strspn(d, "0123456789") != strlen(d) || !*d || strlen(d) > 2)
+		return false;
+	int p = atoi(d);
+	return ipv4_ok(addr) && p >= 1 && p <= 32;
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -133,6 +134,8 @@ static int parse_port(const char *s, const char *end, uint16_t *out)
 		return -1;
 	memcpy(buf, s, (size_t)(end - s));
 	buf[end - s] = '\0';
+	if (strspn(buf, "0123456789") != strlen(buf))
+		return -1;   /* strtol would take signs and spaces */
 	char *e;
 	errno = 0;
 	long v = strtol(buf, &e, 10);
