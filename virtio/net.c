@@ -164,6 +164,8 @@ static void tx_run(struct vnet *n, unsigned qi)
 		virtq_push(&d->vqs[qi], head, 0);
 		pushed = true;
 	}
+	if (pushed && n->be->ops->tx_done)
+		n->be->ops->tx_done(n->be);
 	if (pushed)
 		virtio_dev_used(d, &d->vqs[qi]);
 }

@@ -73,6 +73,8 @@ struct vnet_backend_ops {
 	 * the backend could not take it (counted as a tx error). */
 	int (*send)(struct vnet_backend *b, unsigned qp, const struct iovec *iov, int niov,
 		    size_t len);
+	/* The end of a batch of sends (one queue run). NULL: nothing to do. */
+	void (*tx_done)(struct vnet_backend *b);
 	/* The guest posted receive buffers on qp (or the driver became ready):
 	 * deliver what is held and watch the host side again. */
 	void (*rx_resume)(struct vnet_backend *b, unsigned qp);

@@ -63,6 +63,7 @@ struct vnet_slirp {
 	uint32_t *reg;                  /* epoll events registered per fd, 0: none */
 	int cap_reg;
 	uint32_t poll_timeout_ms;
+	int64_t armed_ms;               /* when the timerfd fires, 0: disarmed */
 
 	struct slirp_timer *timers;
 	struct held_frame *held;        /* ring of HELD_MAX */
@@ -276,7 +277,13 @@ static void arm_timer(struct vnet_slirp *s)
 	for (struct slirp_timer *t = s->timers; t; t = t->next)
 		if (t->expire_ms >= 0 && t->expire_ms < next)
 			next = t->expire_ms;
+	/* Firing earlier than needed is harmless (the handler re-arms), so
+	 * the syscall is skipped while the armed time is still ahead and no
+	 * later than the new deadline. */
+	if (s->armed_ms > now && s->armed_ms <= next)
+		return;
 	int64_t in = next - now < 1 ? 1 : next - now;
+	s->armed_ms = now + in;
 	struct itimerspec its = { .it_value = { .tv_sec = in / 1000, .tv_nsec = (in % 1000) * 1000000 } };
 	timerfd_settime(s->timerfd, 0, &its, NULL);
 }
@@ -360,6 +367,7 @@ static void on_timer(void *opaque, uint32_t events)
 	if (read(s->timerfd, &ticks, sizeof(ticks)) < 0) {
 		/* EAGAIN: re-armed by another handler since it fired. */
 	}
+	s->armed_ms = 0;
 	run_timers(s);
 	/* The poll timeout also drives slirp's own housekeeping (TCP timers). */
 	for (int i = 0; i < s->npfds; i++)
@@ -385,8 +393,14 @@ static int slirp_send(struct vnet_backend *b, unsigned qp, const struct iovec *i
 		off += iov[i].iov_len;
 	}
 	slirp_input(s->slirp, s->txbuf, (int)off);
-	settle(s);
 	return 0;
+}
+
+/* Once per batch of guest frames rather than per frame: the resync costs
+ * a walk of slirp's sockets and a timerfd update. */
+static void slirp_tx_done(struct vnet_backend *b)
+{
+	settle((struct vnet_slirp *)b);
 }
 
 static void slirp_rx_resume(struct vnet_backend *b, unsigned qp)
@@ -439,6 +453,7 @@ static void slirp_destroy(struct vnet_backend *b)
 static const struct vnet_backend_ops slirp_ops = {
 	.name = "user",
 	.send = slirp_send,
+	.tx_done = slirp_tx_done,
 	.rx_resume = slirp_rx_resume,
 	.attach = slirp_attach,
 	.destroy = slirp_destroy,
