@@ -249,6 +249,11 @@ int vnet_rx_deliver(struct vnet *n, unsigned qp, const struct vnet_hdr *hdr, con
 	return 1;
 }
 
+void vnet_count_rx_drop(struct vnet *n)
+{
+	n->stats.rx_dropped++;
+}
+
 void vnet_rx_flush(struct vnet *n, unsigned qp)
 {
 	if (qp < n->pairs && n->rx_pushed[qp]) {

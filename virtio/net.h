@@ -115,6 +115,9 @@ int vnet_create(const struct arcvm_net *cfg, int index, int cpus, vnet_log_fn lo
 int vnet_rx_deliver(struct vnet *n, unsigned qp, const struct vnet_hdr *hdr, const void *frame,
 		    size_t len);
 
+/* Counts a frame for the guest that a backend had to drop. */
+void vnet_count_rx_drop(struct vnet *n);
+
 /* Raises the used-buffer interrupt of qp's receive queue after deliveries. */
 void vnet_rx_flush(struct vnet *n, unsigned qp);
 

@@ -12,10 +12,13 @@
  * slirp asks for now (`sync`), so it never waits on a stale fd.
  *
  * Receive back-pressure: frames slirp sends while the guest has no room wait
- * in `held` (a bounded ring). While that ring is full, slirp's sockets are
- * not polled at all (the epoll fd is parked): a guest that posts no receive
- * buffers makes the host stop reading, and costs no CPU. A receive-queue kick
- * drains the ring and resumes polling.
+ * in `held` (a bounded ring). Once HELD_PAUSE frames wait, slirp's sockets
+ * are not polled at all (the epoll fd is parked): a guest that posts no
+ * receive buffers makes the host stop reading, and costs no CPU. The ring
+ * holds far more than that, because slirp also makes frames without reading
+ * a socket (the guest's ACKs open the TCP window and slirp sends what it
+ * already buffered); dropping those would cost TCP retransmissions. Only a
+ * full ring drops. A receive-queue kick drains the ring and resumes polling.
  *
  * Thread ownership: every call into slirp, and all state here, is made under
  * the device lock (vnet_lock): from queue_notify / start on the I/O or vCPU
@@ -34,8 +37,8 @@
 #include "util/err.h"
 #include "virtio/net.h"
 
-#define HELD_MAX   128              /* frames kept while the guest has no room */
-#define FRAME_BUF  (VNET_FRAME_MAX + 64)
+#define HELD_MAX   1024             /* frames kept while the guest has no room */
+#define HELD_PAUSE 64               /* ... from this many on, sockets are not read */
 
 struct slirp_timer {
 	SlirpTimerCb cb;
@@ -46,7 +49,7 @@ struct slirp_timer {
 
 struct held_frame {
 	size_t len;
-	uint8_t data[FRAME_BUF];
+	uint8_t data[];
 };
 
 struct vnet_slirp {
@@ -66,7 +69,7 @@ struct vnet_slirp {
 	int64_t armed_ms;               /* when the timerfd fires, 0: disarmed */
 
 	struct slirp_timer *timers;
-	struct held_frame *held;        /* ring of HELD_MAX */
+	struct held_frame **held;       /* ring of HELD_MAX, malloc'd frames */
 	unsigned held_head, held_len;
 	uint8_t txbuf[VNET_FRAME_MAX];  /* a frame made contiguous for slirp_input */
 };
@@ -84,11 +87,14 @@ static void sync_poll(struct vnet_slirp *s);
 
 static bool held_push(struct vnet_slirp *s, const void *buf, size_t len)
 {
-	if (s->held_len == HELD_MAX || len > FRAME_BUF)
+	if (s->held_len == HELD_MAX)
 		return false;
-	struct held_frame *f = &s->held[(s->held_head + s->held_len) % HELD_MAX];
+	struct held_frame *f = malloc(sizeof(*f) + len);
+	if (!f)
+		return false;
 	memcpy(f->data, buf, len);
 	f->len = len;
+	s->held[(s->held_head + s->held_len) % HELD_MAX] = f;
 	s->held_len++;
 	return true;
 }
@@ -103,7 +109,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 			return (ssize_t)len;
 	}
 	if (!held_push(s, buf, len))
-		return (ssize_t)len;    /* dropped, as a full NIC would; TCP resends */
+		vnet_count_rx_drop(s->be.net);   /* as a full NIC would; TCP resends */
 	return (ssize_t)len;
 }
 
@@ -319,9 +325,10 @@ static void run_timers(struct vnet_slirp *s)
 static bool drain_held(struct vnet_slirp *s)
 {
 	while (s->held_len) {
-		struct held_frame *f = &s->held[s->held_head];
+		struct held_frame *f = s->held[s->held_head];
 		if (vnet_rx_deliver(s->be.net, 0, NULL, f->data, f->len) == 0)
 			break;
+		free(f);
 		s->held_head = (s->held_head + 1) % HELD_MAX;
 		s->held_len--;
 	}
@@ -332,7 +339,7 @@ static bool drain_held(struct vnet_slirp *s)
 /* Polls slirp's sockets only while there is room for what they bring. */
 static void update_polling(struct vnet_slirp *s)
 {
-	bool want = s->held_len < HELD_MAX;
+	bool want = s->held_len < HELD_PAUSE;
 	if (want == s->polling || !s->epfd_watched)
 		return;
 	if (io_loop_mod(vnet_io(s->be.net), s->epfd, want ? EPOLLIN : 0) == 0)
@@ -446,6 +453,8 @@ static void slirp_destroy(struct vnet_backend *b)
 		close(s->timerfd);
 	free(s->pfds);
 	free(s->reg);
+	for (; s->held && s->held_len; s->held_len--, s->held_head = (s->held_head + 1) % HELD_MAX)
+		free(s->held[s->held_head]);
 	free(s->held);
 	free(s);
 }
