@@ -17,7 +17,7 @@ LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 LIB_DIRS  := util hv vmm arch/x86 devices virtio io p9
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-LIB_LIBS  := -lcjson -lz
+LIB_LIBS  := -lcjson -lz -lslirp
 CLI_LIBS  := -lhttp_parser
 LIBARCVM  := $(BUILD)/libarcvm.a
 
@@ -85,8 +85,8 @@ clean:
 	rm -rf $(BUILD) build-asan
 
 # Every benchmark: the VMM against QEMU microvm (start-up, exits, Linux boot),
-# block I/O, arcvm exec, and IonVM against Lua 5.4 and Erlang.
-bench: bench-vmm bench-blk bench-exec bench-ion bench-snapshot
+# block I/O, networking, arcvm exec, snapshots, and IonVM against Lua 5.4 and Erlang.
+bench: bench-vmm bench-blk bench-net bench-exec bench-ion bench-snapshot
 
 -include $(wildcard */*.mk) $(wildcard tests/*/*.mk) $(wildcard bench/*/*.mk)
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -305,12 +305,67 @@ static int take_env(struct parse *p, const cJSON *v, struct cli_file_config *c)
 	return 0;
 }
 
-static int take_network(struct parse *p, const cJSON *v)
+/* "network": {"mode": "user"|"tap", "tap": NAME, "mac", "ip", "gateway",
+ * "dns", "publish": ["[HOSTADDR:]HOSTPORT:GUESTPORT[/udp]", ...]}, turned
+ * into the --net and --publish syntax so both share one parser. */
+static int network_object(struct parse *p, const cJSON *o, struct cli_file_config *c)
 {
+	char spec[160] = "user", items[128] = "", msg[CLI_ERRMSG];
+	const cJSON *f, *publish = NULL;
+	cJSON_ArrayForEach(f, o) {
+		const char *k = f->string;
+		if (strcmp(k, "publish") == 0) {
+			if (!cJSON_IsArray(f))
+				return key_error(p, "network.publish", "expected an array of strings");
+			publish = f;
+			continue;
+		}
+		if (!cJSON_IsString(f) || !f->valuestring[0] || strchr(f->valuestring, ','))
+			return key_error(p, "network", "%s must be a non-empty string without commas", k);
+		const char *v = f->valuestring;
+		size_t used = strlen(items);
+		if (strcmp(k, "mode") == 0) {
+			if (strcmp(v, "user") && strcmp(v, "tap"))
+				return key_error(p, "network.mode", "expected \"user\" or \"tap\"");
+			if (strcmp(v, "user") == 0)
+				snprintf(spec, sizeof(spec), "user");
+			else if (strncmp(spec, "tap=", 4) != 0)
+				snprintf(spec, sizeof(spec), "tap=");
+		} else if (strcmp(k, "tap") == 0) {
+			snprintf(spec, sizeof(spec), "tap=%.40s", v);
+		} else if (strcmp(k, "mac") == 0 || strcmp(k, "ip") == 0 || strcmp(k, "gateway") == 0 ||
+			   strcmp(k, "dns") == 0) {
+			snprintf(items + used, sizeof(items) - used, ",%s=%.40s",
+				 strcmp(k, "gateway") == 0 ? "gw" : k, v);
+		} else {
+			return key_error(p, "network", "unknown field '%s' (known: mode, tap, mac, ip,"
+					 " gateway, dns, publish)", k);
+		}
+	}
+	size_t sl = strlen(spec);
+	snprintf(spec + sl, sizeof(spec) - sl, "%s", items);
+	if (cli_parse_net(spec, &c->net, msg, sizeof(msg)))
+		return key_error(p, "network", "%s", msg);
+	const cJSON *item;
+	cJSON_ArrayForEach(item, publish) {
+		if (!cJSON_IsString(item))
+			return key_error(p, "network.publish", "expected strings");
+		if (cli_parse_publish(item->valuestring, &c->net, msg, sizeof(msg)))
+			return key_error(p, "network.publish", "%s", msg);
+	}
+	return 0;
+}
+
+static int take_network(struct parse *p, const cJSON *v, struct cli_file_config *c)
+{
+	char msg[CLI_ERRMSG];
+	if (cJSON_IsObject(v))
+		return network_object(p, v, c);
 	if (!cJSON_IsBool(v))
-		return key_error(p, "network", "expected true or false");
-	if (cJSON_IsTrue(v))
-		return key_error(p, "network", "networking is not available yet");
+		return key_error(p, "network", "expected true, false or an object");
+	memset(&c->net, 0, sizeof(c->net));
+	if (cJSON_IsTrue(v) && cli_parse_net(NULL, &c->net, msg, sizeof(msg)))
+		return key_error(p, "network", "%s", msg);
 	return 0;
 }
 
@@ -324,7 +379,7 @@ static int take_key(struct parse *p, const cJSON *v, struct cli_file_config *c)
 	if (strcmp(k, "cmdline") == 0) return take_string(p, v, k, &c->cmdline, false);
 	if (strcmp(k, "drives") == 0) return take_drives(p, v, c);
 	if (strcmp(k, "shares") == 0) return take_shares(p, v, c);
-	if (strcmp(k, "network") == 0) return take_network(p, v);
+	if (strcmp(k, "network") == 0) return take_network(p, v, c);
 	if (strcmp(k, "env") == 0) return take_env(p, v, c);
 	set_err(p->err, p->errlen, "%s: unknown key '%s' (known: vcpu, ram, kernel, initrd, cmdline,"
 	     " drives, shares, network, env)", p->file, k);
@@ -444,6 +499,8 @@ int cli_config_apply(struct cli_file_config *f, struct arcvm_config *cfg, char *
 		cfg->initrd_path = f->initrd;
 	if (f->cmdline)
 		cfg->cmdline = f->cmdline;
+	if (cli_net_apply(&f->net, cfg, err, errlen))
+		return -1;
 	for (int i = 0; i < f->ndrives; i++) {
 		cfg->drives[cfg->ndrives++] = f->drives[i];
 		memset(&f->drives[i], 0, sizeof(f->drives[i]));

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "arcvm.h"
+#include "cli/net_opt.h"
 
 #define CLI_ERRMSG 512
 #define CLI_MAX_ENV 256
@@ -33,6 +34,7 @@ struct cli_file_config {
 	int ndrives;
 	struct cli_share shares[ARCVM_MAX_SHARES];
 	int nshares;
+	struct cli_net net;       /* "network": true, or an object */
 	char *env[CLI_MAX_ENV];   /* "K=V" */
 	int nenv;
 };
@@ -56,8 +58,8 @@ int cli_config_parse(const char *text, const char *path, struct cli_file_config 
 int cli_config_load(const char *path, struct cli_file_config *out, char *err, size_t errlen);
 void cli_config_free(struct cli_file_config *c);
 
-/* Moves what the file says into cfg: cpus, mem, kernel, initrd, cmdline and
- * shares are borrowed from f (which must outlive cfg); drives are moved (cfg
+/* Moves what the file says into cfg: cpus, mem, kernel, initrd, cmdline,
+ * network and shares are borrowed from f (which must outlive cfg); drives are moved (cfg
  * owns them afterwards, freed with cli_drive_free). env is left for the
  * caller. Fails, with a message, only when cfg has no room left. */
 int cli_config_apply(struct cli_file_config *f, struct arcvm_config *cfg, char *err,

@@ -67,6 +67,7 @@ struct exec_opts {
 	int verbose;
 	const char *from_snapshot;     /* --from-snapshot DIR */
 	const char *machine_opt;       /* an option that shapes the VM, refused with a snapshot */
+	struct cli_net net;            /* --net, --publish, or the file's "network" */
 	char **argv;                   /* the command */
 	int argc;
 };
@@ -108,6 +109,12 @@ static void exec_usage(FILE *f)
 	      "                         guest's writes go to a throw-away overlay\n"
 	      "  --persist              with --image: keep the guest's writes in FILE\n"
 	      "  --share HOST:GUEST[:ro|rw]  share a host folder (repeatable; default rw)\n"
+	      "  --net [MODE][,ip=ADDR/N|dhcp][,gw=ADDR][,dns=ADDR][,mac=MAC]\n"
+	      "                         network as eth0: user (default; NAT, 10.0.2.15) or\n"
+	      "                         tap=NAME (a host TAP device); see docs/net.md\n"
+	      "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
+	      "                         forward a host port (127.0.0.1 by default) to the\n"
+	      "                         guest (repeatable; implies --net user)\n"
 	      "  --env K=V              set a variable for CMD (repeatable)\n"
 	      "  --workdir DIR          CMD's working folder in the guest (default /)\n"
 	      "  --user UID[:GID]       run CMD as this numeric user (default root)\n"
@@ -219,9 +226,11 @@ static int parse_size_opt(const char *s, uint64_t *out)
 
 static int parse_option(int c, struct exec_opts *o)
 {
+	char msg[CLI_ERRMSG];
 	long v;
 	static const char *const machine[] = { ['p'] = "--cpus", ['m'] = "--mem",
-		['k'] = "--kernel", ['i'] = "--initrd", ['s'] = "--share", ['F'] = "--config" };
+		['k'] = "--kernel", ['i'] = "--initrd", ['s'] = "--share", ['F'] = "--config",
+		['N'] = "--net", ['L'] = "--publish" };
 	if (c >= 0 && (size_t)c < sizeof(machine) / sizeof(machine[0]) && machine[c])
 		o->machine_opt = machine[c];
 	switch (c) {
@@ -251,6 +260,12 @@ static int parse_option(int c, struct exec_opts *o)
 	case 'I': o->image = optarg; return 0;
 	case 'P': o->persist = true; return 0;
 	case 'F': return 0; /* read before the other options: cli_config_arg */
+	case 'L':
+		if (cli_parse_publish(optarg, &o->net, msg, sizeof(msg))) {
+			cli_error("%s", msg);
+			return -1;
+		}
+		return 0;
 	case 'v': o->verbose++; return 0;
 	case 'h': exec_usage(stdout); exit(CLI_OK);
 	default: exec_usage(stderr); return -1;
@@ -269,14 +284,28 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 		{ "boot-timeout", required_argument, 0, 'B' },
 		{ "image", required_argument, 0, 'I' }, { "persist", no_argument, 0, 'P' },
 		{ "from-snapshot", required_argument, 0, 'S' },
+		{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int c;
 	optind = 1;
 	/* '+': stop at the first non-option, so CMD's own options stay CMD's. */
-	while ((c = getopt_long(argc, argv, "+tvh", opts, NULL)) != -1)
-		if (parse_option(c, o))
+	while ((c = getopt_long(argc, argv, "+tvh", opts, NULL)) != -1) {
+		if (c == 'N') {
+			/* --net's value is optional: --net=V, or the next word when
+			 * it reads as one (so "--net -- CMD" is plain user mode). */
+			char msg[CLI_ERRMSG];
+			const char *v = optarg;
+			if (!v && optind < argc && cli_net_word(argv[optind]))
+				v = argv[optind++];
+			if (cli_parse_net(v, &o->net, msg, sizeof(msg))) {
+				cli_error("%s", msg);
+				return -1;
+			}
+		} else if (parse_option(c, o)) {
 			return -1;
+		}
+	}
 	if (optind >= argc) {
 		cli_error("no command given (arcvm exec [OPTIONS] -- CMD [ARGS...])");
 		return -1;
@@ -330,6 +359,7 @@ static int apply_file(const char *path, struct exec_opts *o)
 	f->nshares = 0;
 	for (int i = 0; i < f->nenv; i++)
 		o->env[o->nenv++] = f->env[i];
+	o->net = f->net;
 	return 0;
 }
 
@@ -387,8 +417,9 @@ static char *build_cmdline(const struct exec_opts *o)
 		free(s);
 		s = t;
 	}
-	char *t = NULL;
-	if (s && asprintf(&t, "%s quiet", s) < 0)
+	char netarg[96], *t = NULL;
+	cli_net_cmdline(&o->net, netarg, sizeof(netarg));
+	if (s && asprintf(&t, "%s%s quiet", s, netarg) < 0)
 		t = NULL;
 	free(s);
 	return t;
@@ -758,6 +789,11 @@ static int exec_vm(struct exec_opts *o)
 		o->cfg.drives[0] = (struct arcvm_drive){ .path = o->image, .root = true,
 			.read_only = !o->persist, .id = "root" };
 		o->cfg.ndrives = 1;
+	}
+	char msg[CLI_ERRMSG];
+	if (cli_net_apply(&o->net, &o->cfg, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		goto out;
 	}
 	o->cfg.log = cli_log;
 	o->cfg.log_opaque = &o->verbose;

@@ -11,6 +11,7 @@
 #include "cli/config.h"
 #include "cli/console.h"
 #include "cli/drive_opt.h"
+#include "cli/net_opt.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off quiet"
 
@@ -45,6 +46,13 @@ static void run_usage(FILE *f)
 	      "                    only --allow-pvm and -v go with it\n"
 	      "  --share DIR:TAG[:ro]  share host folder DIR over virtio-9p; in the guest:\n"
 	      "                    mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt\n"
+	      "  --net [MODE][,mac=MAC][,ip=ADDR/N|dhcp][,gw=ADDR][,dns=ADDR]\n"
+	      "                    attach virtio-net (eth0). MODE is user (default: NAT through\n"
+	      "                    libslirp, guest 10.0.2.15/24, host loopback at 10.0.2.2) or\n"
+	      "                    tap=NAME (a host TAP device, created when absent as root)\n"
+	      "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
+	      "                    forward a host port (127.0.0.1 by default) to the guest\n"
+	      "                    (user mode; repeatable; implies --net)\n"
 	      "  --vsock UDS       attach virtio-vsock (guest CID 3), reached through the Unix\n"
 	      "                    socket UDS: connect, send \"CONNECT <port>\\n\"\n"
 	      "  --bios PATH       boot a real-mode firmware image instead: it ends at 1 MiB and\n"
@@ -179,8 +187,33 @@ static int add_share(struct arcvm_config *cfg, char *arg)
 	return 0;
 }
 
+/* --net takes an optional value, given as --net=VALUE or as the next word
+ * when that reads as one (user..., tap=...). */
+static int take_net(int argc, char **argv, struct cli_net *net)
+{
+	char msg[CLI_ERRMSG];
+	const char *v = optarg;
+	if (!v && optind < argc && cli_net_word(argv[optind]))
+		v = argv[optind++];
+	if (cli_parse_net(v, net, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int take_publish(struct cli_net *net)
+{
+	char msg[CLI_ERRMSG];
+	if (cli_parse_publish(optarg, net, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const char **append,
-			  const char **bios, bool *mem_given, int *verbose)
+			  const char **bios, bool *mem_given, int *verbose, struct cli_net *net)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
@@ -191,6 +224,7 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		{ "config", required_argument, 0, 'F' },
 		{ "console", required_argument, 0, 'C' }, { "rng", no_argument, 0, 'R' },
 		{ "vsock", required_argument, 0, 'V' }, { "share", required_argument, 0, 'S' }, { "verbose", no_argument, 0, 'v' },
+		{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct arcvm_error err;
@@ -243,6 +277,14 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		case 'V':
 			cfg->vsock_uds_path = optarg;
 			cfg->vsock_cid = 3;
+			break;
+		case 'N':
+			if (take_net(argc, argv, net))
+				return -1;
+			break;
+		case 'L':
+			if (take_publish(net))
+				return -1;
 			break;
 		case 'v': (*verbose)++; break;
 		case 'h': run_usage(stdout); exit(CLI_OK);
@@ -362,10 +404,18 @@ int cli_run(int argc, char **argv)
 		cli_config_free(&file);
 		return CLI_USAGE;
 	}
-	if (parse_run_args(argc, argv, &cfg, &append, &bios, &mem_given, &verbose)) {
+	struct cli_net net = file.net;
+	if (parse_run_args(argc, argv, &cfg, &append, &bios, &mem_given, &verbose, &net)) {
 		cli_config_free(&file);
 		return CLI_USAGE;
 	}
+	if (cli_net_apply(&net, &cfg, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		cli_config_free(&file);
+		return CLI_USAGE;
+	}
+	char netarg[96];
+	cli_net_cmdline(&net, netarg, sizeof(netarg));
 	char *owned_kernel = NULL, *owned_initrd = NULL, *cmdline = NULL;
 	uint8_t *firmware = NULL;
 	int status = CLI_ERROR;
@@ -377,9 +427,9 @@ int cli_run(int argc, char **argv)
 	}
 	/* Debian's virtio drivers are modules: the initramfs loads them when asked. */
 	bool virtio = cfg.ndrives || cfg.rng || cfg.console == ARCVM_CONSOLE_VIRTIO ||
-		      cfg.vsock_uds_path || cfg.nshares;
-	if (asprintf(&cmdline, "%s%s%s%s%s", cfg.cmdline ? cfg.cmdline : DEFAULT_CMDLINE,
-		     virtio ? " arcvm.modules=1" : "",
+		      cfg.vsock_uds_path || cfg.nshares || cfg.nnets;
+	if (asprintf(&cmdline, "%s%s%s%s%s%s", cfg.cmdline ? cfg.cmdline : DEFAULT_CMDLINE,
+		     virtio ? " arcvm.modules=1" : "", netarg,
 		     cfg.console == ARCVM_CONSOLE_VIRTIO ? " arcvm.console=hvc0" : "",
 		     append ? " " : "", append ? append : "") < 0)
 		goto out;

@@ -48,14 +48,14 @@ $(GUEST_VMLINUX): $(GUEST_KERNEL) guest/extract-vmlinux.py
 	guest/extract-vmlinux.py $(GUEST_KERNEL) $@
 
 $(GUEST_INITRD): $(GUEST_RELEASE) guest/init.sh guest/mkinitrd.sh guest/modorder.py \
-		guest/devnodes.py guest/guest.mk
+		guest/devnodes.py guest/net-up.sh guest/guest.mk
 	guest/mkinitrd.sh $@ guest/init.sh \
 		$(GUEST_DIR)/modules/lib/modules/$$(cat $(GUEST_RELEASE)) $(GUEST_MODULES)
 	cp $@.d/lib/modules/load-order $(GUEST_DIR)/load-order
 
 # The root image has no kernel modules: the initramfs loads them before it
 # switches to the disk.
-$(GUEST_ROOTFS): guest/init.sh guest/mkrootfs.sh guest/guest.mk
+$(GUEST_ROOTFS): guest/init.sh guest/mkrootfs.sh guest/net-up.sh guest/guest.mk
 	@mkdir -p $(dir $@)
 	guest/mkrootfs.sh $@ guest/init.sh $(GUEST_ROOTFS_SIZE)
 

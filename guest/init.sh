@@ -22,6 +22,9 @@
 #                      writable layer is a tmpfs: the guest may write
 #                      anywhere, the disk stays as it was (arcvm exec --image)
 #   arcvm.init=PATH    run PATH on the new root instead of /sbin/init
+#   arcvm.net=SPEC     after the modules (on the final root), configure eth0
+#                      with /bin/arcvm-net SPEC (guest/net-up.sh): IP/N,GW,DNS,
+#                      dhcp or up
 #   arcvm.exit=HOW     how to end: poweroff (default), reboot, halt, panic
 #   arcvm.agent=1      exec /sbin/arcvm-init at once (the `arcvm exec` agent)
 # After a command it prints ARCVM-RUN-EXIT=<status>. With no arcvm.* option
@@ -48,7 +51,7 @@ case " $(cat /proc/cmdline) " in *" arcvm.agent=1 "*) exec /sbin/arcvm-init ;; e
 # reopen the console from devtmpfs (harmless when it was already open).
 exec </dev/console >/dev/console 2>&1
 
-run= shell= modules= how=poweroff console= root= rootro= overlay= newinit=/sbin/init
+run= shell= modules= how=poweroff console= root= rootro= overlay= newinit=/sbin/init net=
 set -f
 for word in $(cat /proc/cmdline); do
 	case "$word" in
@@ -62,6 +65,7 @@ for word in $(cat /proc/cmdline); do
 	arcvm.overlay=1) overlay=1 ;;
 	arcvm.init=/*) newinit=${word#arcvm.init=} ;;
 	arcvm.exit=*) how=${word#arcvm.exit=} ;;
+	arcvm.net=*) net=${word#arcvm.net=} ;;
 	esac
 done
 set +f
@@ -194,6 +198,10 @@ else
 	use_console
 	# A read-only root still gets a writable /tmp.
 	[ -n "$rootro" ] && mount -t tmpfs tmpfs /tmp 2>/dev/null
+fi
+
+if [ -n "$net" ]; then
+	arcvm-net "$net" || say "network setup ($net) failed"
 fi
 
 read -r _ memtotal _ </proc/meminfo

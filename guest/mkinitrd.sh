@@ -35,6 +35,10 @@ for applet in $("$busybox" --list); do
 done
 cp "$init" "$stage/init"
 chmod 755 "$stage/init"
+# Network setup, shared by /init and the agent (guest/net-up.sh).
+cp "$here/net-up.sh" "$stage/bin/arcvm-net"
+chmod 755 "$stage/bin/arcvm-net"
+mkdir -p "$stage/etc"
 # The exec agent (/sbin/arcvm-init), when the build names it (guest/agent/agent.mk).
 [ -z "${ARCVM_INIT_BIN:-}" ] || cp "$ARCVM_INIT_BIN" "$stage/bin/arcvm-init"
 

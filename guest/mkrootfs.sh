@@ -35,6 +35,8 @@ stage=$out.d
 rm -rf "$stage"
 mkdir -p "$stage"
 cp "$init" "$stage/init.tmp"
+# Network setup, as in the initramfs (guest/net-up.sh).
+cp "$(dirname "$0")/net-up.sh" "$stage/net.tmp"
 cd "$stage"
 mkdir -p bin sbin etc proc sys dev tmp mnt root run var usr
 chmod 1777 tmp
@@ -46,6 +48,8 @@ for applet in $("$busybox" --list); do
 	esac
 done
 mv init.tmp sbin/init
+mv net.tmp bin/arcvm-net
+chmod 755 bin/arcvm-net
 chmod 755 sbin/init
 
 cat >etc/passwd <<'EOF'

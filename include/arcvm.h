@@ -97,6 +97,35 @@ struct arcvm_share {
 
 #define ARCVM_MAX_SHARES 8
 
+/* How a virtio-net interface reaches the outside (docs/net.md). */
+enum arcvm_net_mode {
+	ARCVM_NET_USER = 0,        /* user-mode NAT through libslirp: no root, no host setup; the
+	                            * guest is 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3 */
+	ARCVM_NET_TAP,             /* a host TAP device, created when absent (needs CAP_NET_ADMIN) */
+};
+
+/* A host port forwarded to a guest port (user-mode NAT only). */
+struct arcvm_port_forward {
+	bool udp;                  /* false: TCP */
+	uint32_t host_addr;        /* IPv4 address to listen on, host byte order (0x7f000001 is
+	                            * 127.0.0.1; 0 listens on every address) */
+	uint16_t host_port;        /* 1..65535 */
+	uint16_t guest_port;       /* 1..65535, on the guest's address 10.0.2.15 */
+};
+
+#define ARCVM_MAX_FORWARDS 16
+
+/* A virtio-net interface; the guest sees them as eth0, eth1... in order. */
+struct arcvm_net {
+	enum arcvm_net_mode mode;
+	const char *tap_name;      /* TAP: the host device name (at most 15 bytes) */
+	uint8_t mac[6];            /* guest MAC; all zero: 52:54:00:12:34:56 + index */
+	struct arcvm_port_forward forwards[ARCVM_MAX_FORWARDS];
+	int nforwards;
+};
+
+#define ARCVM_MAX_NETS 4
+
 enum arcvm_console {
 	ARCVM_CONSOLE_SERIAL = 0,  /* COM1 (ttyS0) */
 	ARCVM_CONSOLE_VIRTIO,      /* virtio console (hvc0); COM1 still exists */
@@ -126,6 +155,8 @@ struct arcvm_config {
 	bool rng;                   /* attach a virtio-rng device */
 	struct arcvm_share shares[ARCVM_MAX_SHARES];
 	int nshares;
+	struct arcvm_net nets[ARCVM_MAX_NETS];
+	int nnets;
 	/* virtio-vsock, Firecracker's convention: when vsock_uds_path is set the
 	 * guest (CID vsock_cid, >= 3) is reached by connecting to that Unix socket
 	 * and sending "CONNECT <port>\n"; the guest's connections to CID 2 port P

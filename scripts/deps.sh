@@ -4,7 +4,7 @@
 set -eu
 PKGS="gcc make libcjson-dev libhttp-parser-dev curl libseccomp-dev libzip-dev libcmocka-dev libslirp-dev
 zlib1g-dev python3 python3-pytest busybox-static cpio kmod e2fsprogs xz-utils zstd
-qemu-system-x86 lua5.4 erlang-base acpica-tools clang time debootstrap"
+qemu-system-x86 lua5.4 erlang-base acpica-tools clang time debootstrap iproute2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

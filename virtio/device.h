@@ -25,9 +25,11 @@
 #include "virtio/virtq.h"
 #include "vmm/memory.h"
 
-#define VIRTIO_DEV_MAX_QUEUES 8
+/* 17: virtio-net with 8 queue pairs and its control queue. */
+#define VIRTIO_DEV_MAX_QUEUES 17
 
 /* Device ids (virtio 1.x, section 5). */
+#define VIRTIO_ID_NET     1
 #define VIRTIO_ID_BLK     2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG     4

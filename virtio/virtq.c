@@ -241,6 +241,14 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+/* avail_event is left where the pops put it (at or past the driver's index
+ * when the ring ran dry): the device waits for the driver's *next* buffer,
+ * and lowering it would let the driver skip that kick. */
+void virtq_unpop(struct virtq *q, uint16_t n)
+{
+	q->last_avail -= n;
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
 	if (!q->ready || q->broken)

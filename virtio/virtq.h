@@ -115,6 +115,11 @@ void virtq_reset(struct virtq *q);
  */
 int virtq_pop(struct virtq *q, struct virtq_chain *c);
 
+/* Gives back the last `n` chains taken by virtq_pop and not pushed: the
+ * next pops return them again (re-validated). For a device that found the
+ * chains too small for what it has to deliver and will wait for more. */
+void virtq_unpop(struct virtq *q, uint16_t n);
+
 /* Returns chain `head` to the driver, `written` bytes having been written
  * into its writable buffers. Ignored on a queue that is not ready or broken. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);

@@ -1,6 +1,6 @@
 /*
  * vm_virtio.c - the VM's virtio devices: the explicit table of what a config
- * asks for (drives in order, shares, entropy, vsock, console), each attached to its own
+ * asks for (drives in order, shares, entropy, vsock, console, network), each attached to its own
  * virtio-mmio slot. Slot n sits at X86_VIRTIO_MMIO_BASE + n * SIZE on GSI
  * X86_VIRTIO_IRQ_BASE + n; the DSDT announces every slot to the guest.
  */
@@ -12,6 +12,7 @@
 #include "util/err.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/net.h"
 #include "virtio/p9.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
@@ -60,8 +61,11 @@ int vm_setup_virtio(struct arcvm_vm *vm, struct arcvm_error *err)
 	if (vm->cfg.nshares < 0 || vm->cfg.nshares > ARCVM_MAX_SHARES)
 		return err_set(err, ARCVM_E_INVALID, "%d shares, at most %d", vm->cfg.nshares,
 			       ARCVM_MAX_SHARES);
+	if (vm->cfg.nnets < 0 || vm->cfg.nnets > ARCVM_MAX_NETS)
+		return err_set(err, ARCVM_E_INVALID, "%d network interfaces, at most %d",
+			       vm->cfg.nnets, ARCVM_MAX_NETS);
 	bool wants = vm->cfg.ndrives || vm->cfg.rng || vm->cfg.console == ARCVM_CONSOLE_VIRTIO ||
-		     vm->cfg.vsock_uds_path || vm->cfg.nshares;
+		     vm->cfg.vsock_uds_path || vm->cfg.nshares || vm->cfg.nnets;
 	if (!wants)
 		return 0;
 	/* Interrupts are irqfds into the in-kernel irqchip, which raw boots lack
@@ -89,6 +93,12 @@ int vm_setup_virtio(struct arcvm_vm *vm, struct arcvm_error *err)
 	}
 	if (!rc && vm->cfg.console == ARCVM_CONSOLE_VIRTIO) {
 		rc = vcon_create(vm->cfg.console_in_fd, vm->cfg.console_out_fd, &dev, err);
+		if (!rc)
+			rc = vm_attach(vm, dev, err);
+	}
+	for (int i = 0; !rc && i < vm->cfg.nnets; i++) {
+		rc = vnet_create(&vm->cfg.nets[i], i, vm->cfg.cpus, vm->cfg.log, vm->cfg.log_opaque,
+				 &dev, err);
 		if (!rc)
 			rc = vm_attach(vm, dev, err);
 	}

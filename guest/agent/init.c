@@ -9,6 +9,8 @@
  * Kernel command line words it reads:
  *   arcvm.modules=1                  load the modules
  *   arcvm.share=TAG:/guest/path[:ro] mount 9p share TAG there (repeatable)
+ *   arcvm.net=SPEC                   configure eth0 with /bin/arcvm-net SPEC
+ *                                    (guest/net-up.sh, shared with init.sh)
  *
  * `arcvm-init --serve-stdin` serves one connection on its stdin and exits:
  * the host-side tests drive the agent that way, without a VM.
@@ -250,6 +252,21 @@ static void mount_share(char *spec)
 	setup_failed("cannot mount share %s on %s: %s", tag, path, strerror(errno));
 }
 
+/* Runs /bin/arcvm-net SPEC (which bounds its own waits) and waits for it:
+ * the command should find the network configured. */
+static void setup_network(const char *spec)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/bin/arcvm-net", "arcvm-net", spec, (char *)NULL);
+		_exit(127);
+	}
+	int status = -1;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		setup_failed("network setup (arcvm.net=%s) failed, status 0x%x", spec, status);
+}
+
 static void read_cmdline(char *buf, size_t len)
 {
 	buf[0] = '\0';
@@ -275,6 +292,8 @@ static void setup_from_cmdline(void)
 	for (char *save, *w = strtok_r(cmdline, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
 		if (strncmp(w, "arcvm.share=", 12) == 0)
 			mount_share(w + 12);
+		else if (strncmp(w, "arcvm.net=", 10) == 0)
+			setup_network(w + 10);
 }
 
 /* The listening socket; retried each second until vsock exists. */

@@ -62,6 +62,9 @@ while read -r ko; do
 	insmod "$ko" 2>/dev/null || echo "testhost-l1: insmod ${ko##*/} failed"
 done </lib/modules/load-order
 
+# Loopback up: tests serve on 127.0.0.1 (the NAT's host side, 10.0.2.2).
+ip link set lo up 2>/dev/null || echo "testhost-l1: cannot bring lo up"
+
 if [ ! -c /dev/kvm ]; then
 	echo "testhost-l1: what the kernel said about kvm:"
 	dmesg | grep -iE 'kvm|svm|ccp|irqbypass' | tail -n 20

@@ -10,8 +10,9 @@ TESTHOST_INITRD := $(TESTHOST_DIR)/L1.cpio.gz
 
 # Modules L1's /init loads, with their dependencies (resolved from
 # modules.dep): kvm for nested guests, 9p over virtio-pci for the host's
-# filesystem and the shares, virtio_console for the command's stdout/stderr.
-TESTHOST_MODULES := kvm-amd virtio_pci 9pnet_virtio 9p virtio_console
+# filesystem and the shares, virtio_console for the command's stdout/stderr,
+# tun for the networking tests' TAP devices (tests/linux/test_net.py).
+TESTHOST_MODULES := kvm-amd virtio_pci 9pnet_virtio 9p virtio_console tun
 
 .PHONY: testhost test-testhost
 

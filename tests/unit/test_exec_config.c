@@ -13,6 +13,7 @@
 
 #include "cli/config.c"
 #include "cli/drive_opt.c"
+#include "cli/net_opt.c"
 
 static char dir[64];       /* a scratch folder holding the config's neighbours */
 static char cfgpath[128];
@@ -144,7 +145,9 @@ static void test_bad_values_name_the_key(void **state)
 	bad("{\"shares\": [\"src:relative\"]}", "'shares[0]'");
 	bad("{\"shares\": [\"src:/x:maybe\"]}", "'shares[0]'");
 	bad("{\"shares\": \"src:/x\"}", "'shares'");
-	bad("{\"network\": true}", "networking is not available yet");
+	bad("{\"network\": 1}", "expected true, false or an object");
+	bad("{\"network\": {\"mode\": \"bridge\"}}", "network.mode");
+	bad("{\"network\": {\"publish\": [\"80\"]}}", "--publish");
 	bad("{\"network\": \"yes\"}", "'network'");
 	bad("{\"env\": [\"A=1\"]}", "'env'");
 	bad("{\"env\": {\"A\": 1}}", "'env.A'");
