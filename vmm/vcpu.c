@@ -132,17 +132,23 @@ static void vcpu_complete_io(struct vcpu *v)
 		       v->fd.id, strerror(-rc));
 }
 
-/* Parks this vCPU while the VM is paused. */
+/* Parks this vCPU while the VM is paused. The pending I/O is completed
+ * under the same look at pause_requested that parks the vCPU: a pause
+ * requested between two separate looks would park it with a read still in
+ * kvm_run. */
 static void vcpu_pause_point(struct vcpu *v)
 {
 	struct arcvm_vm *vm = v->vm;
+	bool io_done = false;
 	pthread_mutex_lock(&vm->lock);
-	bool pausing = vm->pause_requested && !atomic_load(&vm->stop);
-	pthread_mutex_unlock(&vm->lock);
-	if (pausing)
-		vcpu_complete_io(v);
-	pthread_mutex_lock(&vm->lock);
-	if (vm->pause_requested && !atomic_load(&vm->stop)) {
+	while (vm->pause_requested && !atomic_load(&vm->stop)) {
+		if (!io_done) {
+			pthread_mutex_unlock(&vm->lock);  /* KVM_RUN outside the lock */
+			vcpu_complete_io(v);
+			io_done = true;
+			pthread_mutex_lock(&vm->lock);
+			continue;
+		}
 		vm->vcpus_paused++;
 		pthread_cond_broadcast(&vm->cond);
 		while (vm->pause_requested && !atomic_load(&vm->stop))
