@@ -3,7 +3,7 @@
 # any is missing. Safe to run again: it does nothing once all are present.
 set -eu
 PKGS="gcc make libcjson-dev libhttp-parser-dev curl libseccomp-dev libzip-dev libcmocka-dev libslirp-dev
-zlib1g-dev python3 python3-pytest busybox-static cpio kmod e2fsprogs xz-utils zstd
+zlib1g-dev python3 python3-pytest python3-pytest-rerunfailures busybox-static cpio kmod e2fsprogs xz-utils zstd
 qemu-system-x86 lua5.4 erlang-base acpica-tools clang time debootstrap iproute2"
 missing=""
 for p in $PKGS; do
