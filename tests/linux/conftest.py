@@ -7,6 +7,7 @@ build tree is visible read-only, so the tests write only to tmp_path.
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 
@@ -14,6 +15,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BUILD", ROOT / "build"))
 GUEST = BUILD / "guest"
 BOOT_TIMEOUT = int(os.environ.get("ARCVM_TEST_BOOT_TIMEOUT", "300"))
+
+
+def pytest_runtest_logreport(report):
+    """In the test host a failed test runs once more (scripts/test-linux.sh);
+    show the first failure in full, so a rerun never hides what went wrong."""
+    if report.outcome == "rerun":
+        text = report.longreprtext
+        sys.stderr.write(f"\n=== {report.nodeid} failed and runs once more; the failure "
+                         f"(last 6000 characters):\n{text[-6000:]}\n=== end of the first failure\n")
 
 
 def kvm_boots_linux():
