@@ -6,9 +6,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 ARCVM=${ARCVM:-build/arcvm}
-if [ -e /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then
-	exec "$ARCVM" run --cpus 2 --mem 512M "$@"
+if ! scripts/linux-kvm.sh --here; then
+	echo "run: /dev/kvm here is PVM, which cannot boot an unmodified Linux kernel;"
+	echo "run: booting the micro-VM inside the test host (nested KVM under QEMU TCG, slower)"
 fi
-echo "run: /dev/kvm here is PVM, which cannot boot an unmodified Linux kernel;"
-echo "run: booting the micro-VM inside the test host (nested KVM under QEMU TCG, slower)"
-exec tests/testhost/run -- "$ARCVM" run --cpus 2 --mem 512M "$@"
+exec scripts/linux-kvm.sh -- "$ARCVM" run --cpus 2 --mem 512M "$@"

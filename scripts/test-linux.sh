@@ -17,7 +17,7 @@ set -eu
 cd "$(dirname "$0")/.."
 PYTEST="/usr/bin/python3 -m pytest -p no:cacheprovider -q -rs"
 export PYTHONDONTWRITEBYTECODE=1
-if [ -e /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then
+if scripts/linux-kvm.sh --here; then
 	exec $PYTEST "$@"
 fi
 echo "test-linux: this host's KVM cannot boot unmodified Linux; running in the test host"

@@ -12,10 +12,5 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/results.md" "$out/results.json"
 bench="/usr/bin/python3 bench/blk/blk_bench.py --out $out"
-if [ -e /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then
-	$bench "$@"
-else
-	echo "bench-blk: this host's KVM cannot boot unmodified Linux; running in the test host"
-	tests/testhost/run --timeout 3600 --share-out "$out" -- $bench "$@"
-fi
+scripts/linux-kvm.sh --timeout 3600 --share-out "$out" -- $bench "$@"
 /usr/bin/python3 bench/blk/record.py "$out" bench/RESULTS.md

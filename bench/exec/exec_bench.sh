@@ -97,13 +97,10 @@ series() {
 	cat "$out/exec.md"
 }
 
-can_boot_linux() { [ -e /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; }
-
-if [ -n "$inside" ] || can_boot_linux; then
+if [ -n "$inside" ]; then
 	series
 else
-	echo "exec_bench: this host's KVM cannot boot unmodified Linux; running in the test host" >&2
-	TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/tests/testhost/run" \
+	TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/scripts/linux-kvm.sh" \
 		--timeout "${EXEC_BENCH_TIMEOUT:-3000}" --share-out "$out" -- \
 		sh "$here/exec_bench.sh" "$build" "$out" --runs "$runs" --inside
 	[ -s "$out/exec.md" ] || { echo "exec_bench: no $out/exec.md written" >&2; exit 1; }

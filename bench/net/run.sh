@@ -11,8 +11,4 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/results.md" "$out/results.json"
 bench="/usr/bin/python3 bench/net/net_bench.py --out $out"
-if [ -e /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then
-	exec $bench "$@"
-fi
-echo "bench-net: this host's KVM cannot boot unmodified Linux; running in the test host"
-exec tests/testhost/run --timeout 5400 --share-out "$out" -- $bench "$@"
+exec scripts/linux-kvm.sh --timeout 5400 --share-out "$out" -- $bench "$@"

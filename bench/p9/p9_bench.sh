@@ -140,13 +140,10 @@ PY
 	cat "$out/p9.md"
 }
 
-can_boot_linux() { [ -e /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; }
-
-if [ -n "$inside" ] || can_boot_linux; then
+if [ -n "$inside" ]; then
 	series
 else
-	echo "p9_bench: this host's KVM cannot boot unmodified Linux; running in the test host" >&2
-	TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/tests/testhost/run" --mem 6G \
+	TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/scripts/linux-kvm.sh" --mem 6G \
 		--timeout "${P9_BENCH_TIMEOUT:-5400}" --share-out "$out" -- \
 		sh "$here/p9_bench.sh" "$build" "$out" --copy-mib "$copy_mib" --files "$files" \
 		--rounds "$rounds" --inside
