@@ -46,7 +46,6 @@
 #define POWEROFF_WAIT_MS 10000      /* after SHUTDOWN, before a hard stop */
 #define COPY_IDLE_MS 60000          /* between two frames of a copied file */
 #define LOG_TAIL 3000               /* bytes of the console log shown on failure */
-#define RESTORE_HELLO_RETRIES 5
 
 struct exec_opts {
 	struct arcvm_config cfg;
@@ -659,22 +658,10 @@ static int run_command(struct exec_opts *o, struct exec_run *r, int fd, bool *gr
 		return EXEC_FAILED;
 	}
 	int status = EXEC_FAILED;
-	/* A guest just restored may still drop a first connection while it
-	 * handles the vsock transport reset: connect again, a few times. */
-	int retries = o->from_snapshot ? RESTORE_HELLO_RETRIES : 0;
-	while (exec_session_hello(&c, 10000, msg, sizeof(msg))) {
-		int stop_sig = 0;
-		if (retries-- <= 0 || (fd = connect_agent(r, o->boot_timeout, &stop_sig)) < 0) {
-			cli_error("%s", msg);
-			show_log_tail(r, o->verbose);
-			goto out;
-		}
-		exec_conn_close(&c);
-		if (exec_conn_init(&c, fd)) {
-			close(fd);
-			cli_error("out of memory");
-			return EXEC_FAILED;
-		}
+	if (exec_session_hello(&c, 10000, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		show_log_tail(r, o->verbose);
+		goto out;
 	}
 	fill_request(o, &e, env);
 	struct exec_io io = {
