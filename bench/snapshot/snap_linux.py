@@ -6,12 +6,14 @@ process to the guest's shell answering a command on the console:
 - cold: `arcvm run ... arcvm.shell=1`; once ARCVM-INIT-READY is printed the
   command is typed (typed-ahead input is lost while init starts);
 - restore: `arcvm snapshot restore DIR` of a snapshot snapctl took of the same
-  guest sitting at its shell prompt; the command is typed at once.
+  guest sitting at its shell prompt (the console quiet for 500 ms, so the
+  prompt is out); the command is typed at once.
 
 Then `arcvm exec -- true` (boot, agent, command, power off) against `arcvm
 exec --from-snapshot DIR -- true`, DIR a snapshot snapctl took of the same
 machine exec boots (512M, 1 vCPU, rng, vsock, its kernel command line) once
-its agent accepted a vsock connection; each timed from spawn to exit.
+its agent accepted a vsock connection and the console was quiet for 500 ms
+(the agent's "ready" line out); each timed from spawn to exit.
 
 Rounds alternate cold and restore. The snapshot is taken three times (full)
 by snapctl, which prints the VMM's memory overhead during each: its peak RSS
@@ -91,7 +93,7 @@ def exec_series(build, scratch, rounds):
     r = subprocess.run([snapctl, "--kernel", guest / "vmlinux", "--initrd",
                         guest / "initrd.cpio.gz", "--cmdline", EXEC_CMDLINE, "--mem", "512M",
                         "--rng", "--timeout", "240", "--vsock", scratch / "agent.sock",
-                        "--vsock-ready", "1024", "--snapshot", snap],
+                        "--vsock-ready", "1024", "--quiet", "500", "--snapshot", snap],
                        capture_output=True, timeout=TIMEOUT)
     if r.returncode:
         raise RuntimeError(f"snapctl (exec snapshot) failed: {r.stderr.decode()}")
@@ -123,7 +125,7 @@ def main():
     r = subprocess.run([snapctl, "--kernel", kernel, "--initrd", initrd, "--cmdline", CMDLINE,
                         "--mem", "256M", "--expect", "ARCVM-INIT-READY",
                         "--send", "echo UP-$((1+1))\\n", "--expect", "UP-2",
-                        "--snapshot", snap, "--resume", "--snapshot", snap, "--resume",
+                        "--quiet", "500", "--snapshot", snap, "--resume", "--snapshot", snap, "--resume",
                         "--snapshot", snap], capture_output=True, timeout=TIMEOUT)
     if r.returncode:
         raise RuntimeError(f"snapctl failed: {r.stderr.decode()}")
