@@ -28,6 +28,7 @@
 /* FADT Flags and IA-PC boot architecture flags. */
 #define FADT_RESET_REG_SUP     (1u << 10)
 #define FADT_HW_REDUCED_ACPI   (1u << 20)
+#define BOOT_ARCH_8042         (1u << 1)
 #define BOOT_ARCH_VGA_ABSENT   (1u << 2)
 #define BOOT_ARCH_CMOS_ABSENT  (1u << 5)
 #define GAS_SYSTEM_IO   1
@@ -258,9 +259,9 @@ static size_t add_fadt(struct acpi_buf *a, size_t dsdt_off)
 	f->x_dsdt = gpa_of(dsdt_off);
 	f->sci_int = X86_ACPI_SCI_IRQ;
 	f->flags = FADT_HW_REDUCED_ACPI | FADT_RESET_REG_SUP;
-	/* No VGA and no CMOS RTC to probe; no 8042 flag, so Linux does not
-	 * probe a keyboard (the i8042 here only implements the reset line). */
-	f->iapc_boot_arch = BOOT_ARCH_VGA_ABSENT | BOOT_ARCH_CMOS_ABSENT;
+	/* No VGA and no CMOS RTC to probe; an 8042 (devices/i8042.c), which
+	 * Linux then probes at the legacy ports without a DSDT entry. */
+	f->iapc_boot_arch = BOOT_ARCH_VGA_ABSENT | BOOT_ARCH_CMOS_ABSENT | BOOT_ARCH_8042;
 	f->reset_reg = io_byte_reg(X86_ACPI_RESET_PORT);
 	f->reset_value = X86_ACPI_RESET_VALUE;
 	f->minor_version = 0;
