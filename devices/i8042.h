@@ -18,7 +18,6 @@
 #include "util/snapbuf.h"
 #include "vmm/bus.h"
 
-#define I8042_IRQ 1   /* the keyboard's ISA interrupt */
 
 struct i8042;
 

@@ -119,7 +119,7 @@ static void i8042_set_irq(void *opaque, int level)
 {
 	struct arcvm_vm *vm = opaque;
 	if (vm->irqchip)
-		kvm_irq_line(&vm->vmfd, I8042_IRQ, level, NULL);
+		kvm_irq_line(&vm->vmfd, X86_I8042_IRQ, level, NULL);
 }
 
 static int check_readable(const char *path, const char *what, struct arcvm_error *err)
