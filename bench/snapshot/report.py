@@ -53,11 +53,12 @@ Linux, bench/snapshot/snap_linux.py: Debian's kernel and arcvm's initramfs, 1 vC
 `{"console=ttyS0 reboot=k panic=-1 pci=off quiet arcvm.shell=1"}`; each time runs from the
 spawn of `arcvm` to the shell's answer to `echo ANS-$((40+2))` on the serial console, cold
 (`arcvm run`, command typed once ARCVM-INIT-READY appears) and restored (`arcvm snapshot
-restore` of a snapshot snapctl took at the shell prompt, command typed at once), alternating.
+restore` of a snapshot snapctl took at the shell prompt once the console had been quiet for 500
+ms, command typed at once), alternating.
 Cold: {", ".join(f"{t:.0f}" for t in linux["cold_ms"])} ms; restore: {", ".join(f"{t:.0f}" for t in linux["restore_ms"])} ms.
 Exec: `arcvm exec -- true` with its defaults (512M, 1 vCPU, rng, the agent) against `arcvm exec
 --from-snapshot DIR -- true`, DIR a snapshot snapctl took of that same machine once its agent
-accepted a vsock connection; each from spawn to exit (the command run and the VM powered off),
+accepted a vsock connection and the console had been quiet for 500 ms; each from spawn to exit (the command run and the VM powered off),
 alternating. Boot: {", ".join(f"{t:.0f}" for t in linux["exec_cold_ms"])} ms; from snapshot: {", ".join(f"{t:.0f}" for t in linux["exec_snapshot_ms"])} ms.
 """
 
