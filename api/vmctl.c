@@ -458,8 +458,7 @@ int vmctl_send_ctrl_alt_del(struct vmctl *c, struct arcvm_error *err)
 	int rc = post_boot_only(c, "SendCtrlAltDel", err);
 	if (rc)
 		return rc;
-	return err_set(err, ARCVM_E_UNSUPPORTED, "SendCtrlAltDel is not supported: arcvm's i8042"
-		       " has no keyboard to send it through");
+	return arcvm_vm_send_ctrl_alt_del(c->vm, err);
 }
 
 int vmctl_update_drive(struct vmctl *c, const char *drive_id, const char *path,

@@ -46,7 +46,6 @@
 #define POWEROFF_WAIT_MS 10000      /* after SHUTDOWN, before a hard stop */
 #define COPY_IDLE_MS 60000          /* between two frames of a copied file */
 #define LOG_TAIL 3000               /* bytes of the console log shown on failure */
-#define RESTORE_HELLO_RETRIES 5
 
 struct exec_opts {
 	struct arcvm_config cfg;
@@ -644,8 +643,26 @@ static int session_status(struct exec_opts *o, struct exec_run *r, const struct 
 	}
 }
 
-/* Runs the command over the connection, then the copies and SHUTDOWN.
- * Returns arcvm's exit status; *graceful says the agent was asked to power off. */
+/* True when the guest may hold writes that only a clean power off puts on
+ * the host: a disk it can write (--image --persist, or a snapshot's
+ * writable drive). Shares need none: the agent mounts them without a cache,
+ * so every write has reached the host file before the guest's write()
+ * returned. The rest of the VM is thrown away: with no writable disk, a hard
+ * stop once the command and the copies are done loses nothing and spares
+ * the guest's power-off path (its console messages alone cost a few ms a
+ * byte on the emulated UART). */
+static bool needs_clean_poweroff(const struct arcvm_vm *vm)
+{
+	const struct arcvm_config *cfg = arcvm_vm_config(vm);
+	for (int i = 0; i < cfg->ndrives; i++)
+		if (!cfg->drives[i].read_only)
+			return true;
+	return false;
+}
+
+/* Runs the command over the connection, then the copies and, when the
+ * guest has a disk to flush, SHUTDOWN. Returns arcvm's exit status;
+ * *graceful says the agent was asked to power off. */
 static int run_command(struct exec_opts *o, struct exec_run *r, int fd, bool *graceful)
 {
 	struct exec_conn c;
@@ -659,22 +676,10 @@ static int run_command(struct exec_opts *o, struct exec_run *r, int fd, bool *gr
 		return EXEC_FAILED;
 	}
 	int status = EXEC_FAILED;
-	/* A guest just restored may still drop a first connection while it
-	 * handles the vsock transport reset: connect again, a few times. */
-	int retries = o->from_snapshot ? RESTORE_HELLO_RETRIES : 0;
-	while (exec_session_hello(&c, 10000, msg, sizeof(msg))) {
-		int stop_sig = 0;
-		if (retries-- <= 0 || (fd = connect_agent(r, o->boot_timeout, &stop_sig)) < 0) {
-			cli_error("%s", msg);
-			show_log_tail(r, o->verbose);
-			goto out;
-		}
-		exec_conn_close(&c);
-		if (exec_conn_init(&c, fd)) {
-			close(fd);
-			cli_error("out of memory");
-			return EXEC_FAILED;
-		}
+	if (exec_session_hello(&c, 10000, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		show_log_tail(r, o->verbose);
+		goto out;
 	}
 	fill_request(o, &e, env);
 	struct exec_io io = {
@@ -692,7 +697,8 @@ static int run_command(struct exec_opts *o, struct exec_run *r, int fd, bool *gr
 		goto out;
 	if (copy_outs(o, &c))
 		status = EXEC_FAILED;
-	*graceful = exec_session_shutdown(&c, 2000) == 0;
+	if (needs_clean_poweroff(r->vm))
+		*graceful = exec_session_shutdown(&c, 2000) == 0;
 out:
 	exec_conn_close(&c);
 	return status;

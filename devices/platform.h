@@ -1,8 +1,7 @@
 /*
- * platform.h - the small x86 platform devices that let a guest end the VM:
- * the i8042 keyboard controller (its 0xFE "pulse reset line" command, as
- * Linux uses with reboot=k) and the ACPI hardware-reduced sleep and reset
- * registers (poweroff to S5, ACPI reset). Both only report the event.
+ * platform.h - how the small x86 platform devices end the VM: the ACPI
+ * hardware-reduced sleep and reset registers (poweroff to S5, ACPI reset)
+ * and the i8042's reset line (devices/i8042.h) report the event here.
  */
 #ifndef DEVICES_PLATFORM_H
 #define DEVICES_PLATFORM_H
@@ -18,11 +17,8 @@ struct platform_sink {
 	void *opaque;
 };
 
-/* Bus ops take a struct platform_sink * as opaque. i8042 is registered at
- * both X86_I8042_PORT_DATA and X86_I8042_PORT_CMD (one port each); the ACPI
- * registers as one range starting at X86_ACPI_SLEEP_CTL_PORT. */
-extern const struct bus_ops i8042_data_ops;
-extern const struct bus_ops i8042_cmd_ops;
+/* Bus ops take a struct platform_sink * as opaque: the ACPI registers as
+ * one range starting at X86_ACPI_SLEEP_CTL_PORT. */
 extern const struct bus_ops acpi_pm_ops;
 #define ACPI_PM_PORT_COUNT 3
 

@@ -10,7 +10,8 @@
  * time. Each declaration below says where it may be called from ("Thread:");
  * where it says nothing, only the controlling thread may call it.
  * arcvm_vm_request_stop() may be called from any thread or a signal handler,
- * arcvm_inject_irq() from any thread. Guide: docs/api.md.
+ * arcvm_inject_irq() and arcvm_vm_send_ctrl_alt_del() from any thread.
+ * Guide: docs/api.md.
  */
 #ifndef ARCVM_H
 #define ARCVM_H
@@ -354,6 +355,15 @@ struct arcvm_irq {
  * ARCVM_E_BAD_STATE. An MSI no LAPIC accepts (masked, no such APIC) is lost,
  * as on hardware, and still returns 0. Thread: any. */
 int arcvm_inject_irq(struct arcvm_vm *vm, const struct arcvm_irq *irq, struct arcvm_error *err);
+
+/* Types Ctrl+Alt+Del on the guest's PS/2 keyboard (Firecracker's
+ * SendCtrlAltDel). Linux reboots on it at once unless its init has taken the
+ * key combination over (reboot(LINUX_REBOOT_CMD_CAD_OFF)); with reboot=k the
+ * VM then ends with ARCVM_EXIT_REBOOT. ARCVM_E_BAD_STATE when the VM is not
+ * Running or its guest has not enabled the keyboard (the i8042/atkbd
+ * drivers did not bind), ARCVM_E_BUSY when the guest is not reading the
+ * keyboard. Thread: any. */
+int arcvm_vm_send_ctrl_alt_del(struct arcvm_vm *vm, struct arcvm_error *err);
 
 /*
  * Exit handlers: a library user may emulate a port or MMIO range itself.

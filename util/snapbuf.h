@@ -20,7 +20,7 @@
 #include "arcvm.h"
 
 #define SNAP_MAGIC       "ARCVMSNP"
-#define SNAP_VERSION     1u
+#define SNAP_VERSION     2u   /* 2: the i8042 section KBDC */
 #define SNAP_HEADER_LEN  32u
 #define SNAP_MAX_STATE   (64u << 20)   /* larger state files are refused unread */
 #define SNAP_STR_MAX     4096u         /* longest string field, NUL included */

@@ -249,6 +249,25 @@ void virtq_unpop(struct virtq *q, uint16_t n)
 	q->last_avail -= n;
 }
 
+uint16_t virtq_watch_avail(struct virtq *q)
+{
+	if (!q->ready || q->broken)
+		return 0;
+	uint16_t idx = __atomic_load_n(&q->avail[AVAIL_IDX], __ATOMIC_ACQUIRE);
+	if (q->event_idx) {
+		__atomic_store_n(q->avail_event, idx, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	return idx;
+}
+
+bool virtq_avail_moved(const struct virtq *q, uint16_t since)
+{
+	if (!q->ready || q->broken)
+		return false;
+	return __atomic_load_n(&q->avail[AVAIL_IDX], __ATOMIC_ACQUIRE) != since;
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
 	if (!q->ready || q->broken)

@@ -120,6 +120,18 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c);
  * chains too small for what it has to deliver and will wait for more. */
 void virtq_unpop(struct virtq *q, uint16_t n);
 
+/* The driver's current available index, and a request to be notified
+ * when it moves past it: with VIRTIO_F_EVENT_IDX, avail_event is set to it
+ * (a driver adding one chain after several still posted would otherwise not
+ * kick); without, drivers kick on every addition anyway. For a device that
+ * waits for the driver to post a buffer again: an addition that raced with
+ * the request may not kick, so the caller checks virtq_avail_moved() once
+ * after this call, then on each notification. */
+uint16_t virtq_watch_avail(struct virtq *q);
+
+/* True when the driver's available index is no longer `since`. */
+bool virtq_avail_moved(const struct virtq *q, uint16_t since);
+
 /* Returns chain `head` to the driver, `written` bytes having been written
  * into its writable buffers. Ignored on a queue that is not ready or broken. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);

@@ -66,11 +66,13 @@ struct vsock {
 	unsigned rst_head, rst_len;
 
 	bool rx_held;                   /* rx_chain was popped and not used yet */
-	/* A restore sent TRANSPORT_RESET and the guest has not yet consumed it
-	 * (it posts a fresh event buffer when it has): until then new host
+	/* A restore sent TRANSPORT_RESET and the guest has not yet handled it
+	 * (it posts the event buffer again when it has, moving the event
+	 * queue's available index past reset_avail): until then new host
 	 * connections wait in the listen backlog, or the guest's reset, run
 	 * late, would close them too. */
 	bool reset_pending;
+	uint16_t reset_avail;
 	struct virtq_chain rx_chain;
 	struct virtq_chain tx_chain;
 	struct iovec iov[VIRTQ_CHAIN_MAX];
@@ -648,6 +650,13 @@ static void on_timer(void *opaque, uint32_t events)
 
 /* ---- device ops ---- */
 
+/* Host connections are accepted again. */
+static void end_reset_wait(struct vsock *v)
+{
+	v->reset_pending = false;
+	io_loop_mod(v->dev.io, v->listen_fd, EPOLLIN);
+}
+
 static void vsock_queue_notify(struct virtio_dev *d, unsigned qi)
 {
 	struct vsock *v = (struct vsock *)d;
@@ -655,12 +664,11 @@ static void vsock_queue_notify(struct virtio_dev *d, unsigned qi)
 		tx_process(v);
 	if (qi == TXQ || qi == RXQ)
 		rx_pump(v);
-	/* EVQ: event buffers stay posted; a kick there after a restore means
-	 * the guest has handled the reset (it reposts the buffer). */
-	if (qi == EVQ && v->reset_pending) {
-		v->reset_pending = false;
-		io_loop_mod(d->io, v->listen_fd, EPOLLIN);
-	}
+	/* EVQ: event buffers stay posted. A kick alone proves nothing (the
+	 * transport kicks every ready queue once after a restore): the reset
+	 * is handled once the guest has posted a buffer again. */
+	if (qi == EVQ && v->reset_pending && virtq_avail_moved(&d->vqs[EVQ], v->reset_avail))
+		end_reset_wait(v);
 }
 
 static void close_all(struct vsock *v)
@@ -676,7 +684,10 @@ static void close_all(struct vsock *v)
 /* The driver reset the device: its connections are gone, so are ours. */
 static void vsock_reset(struct virtio_dev *d)
 {
-	close_all((struct vsock *)d);
+	struct vsock *v = (struct vsock *)d;
+	close_all(v);
+	if (v->reset_pending)
+		end_reset_wait(v);   /* a driver starting afresh has nothing to reset */
 }
 
 static int vsock_attach(struct virtio_dev *d, struct arcvm_error *err)
@@ -779,8 +790,11 @@ static int vsock_load(struct virtio_dev *d, struct snap_reader *r, struct arcvm_
 		virtio_dev_used(d, rxq);
 	}
 	if (d->vqs[EVQ].ready && send_transport_reset(v) && d->io) {
-		v->reset_pending = true;
-		io_loop_mod(d->io, v->listen_fd, 0);
+		v->reset_avail = virtq_watch_avail(&d->vqs[EVQ]);
+		if (!virtq_avail_moved(&d->vqs[EVQ], v->reset_avail)) {
+			v->reset_pending = true;
+			io_loop_mod(d->io, v->listen_fd, 0);
+		}
 	}
 	return 0;
 }

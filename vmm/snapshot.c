@@ -233,6 +233,7 @@ static int write_state(struct arcvm_vm *vm, struct vm_snap *s, const struct snap
 		rc = x86_vcpu_save(&vm->kvm, &vm->vcpus[i].fd, vm->irqchip, &msrs, &w, err);
 	if (!rc) {
 		uart_save(vm->uart, &w);
+		i8042_save(vm->i8042, &w);
 		for (int i = 0; i < vm->nvirtio; i++)
 			virtio_mmio_save(vm->virtio[i], &w);
 		rc = snap_write_tmp(&w, path, tmp, tmp_len, err);
@@ -470,6 +471,8 @@ static int load_components(struct arcvm_vm *vm, struct snap_reader *r, struct ar
 		rc = x86_vcpu_load(&vm->kvm, &vm->vcpus[i].fd, vm->irqchip, r, err);
 	if (!rc)
 		rc = uart_load(vm->uart, r, err);
+	if (!rc)
+		rc = i8042_load(vm->i8042, r, err);
 	for (int i = 0; !rc && i < vm->nvirtio; i++)
 		rc = virtio_mmio_load(vm->virtio[i], r, err);
 	if (!rc && r->off != r->len)

@@ -67,6 +67,16 @@ void arcvm_vm_request_stop(struct arcvm_vm *vm)
 	vm_notify(vm);
 }
 
+int arcvm_vm_send_ctrl_alt_del(struct arcvm_vm *vm, struct arcvm_error *err)
+{
+	pthread_mutex_lock(&vm->lock);
+	enum arcvm_state s = vm->state;
+	pthread_mutex_unlock(&vm->lock);
+	if (s != ARCVM_STATE_RUNNING)
+		return err_set(err, ARCVM_E_BAD_STATE, "Ctrl+Alt+Del needs a running VM");
+	return i8042_ctrl_alt_del(vm->i8042, err);
+}
+
 static void platform_exit(void *opaque, enum arcvm_exit_reason reason)
 {
 	vm_guest_exit(opaque, reason);
@@ -103,6 +113,13 @@ static void uart_set_irq(void *opaque, int level)
 	struct arcvm_vm *vm = opaque;
 	if (vm->irqchip)
 		kvm_irq_line(&vm->vmfd, X86_COM1_IRQ, level, NULL);
+}
+
+static void i8042_set_irq(void *opaque, int level)
+{
+	struct arcvm_vm *vm = opaque;
+	if (vm->irqchip)
+		kvm_irq_line(&vm->vmfd, X86_I8042_IRQ, level, NULL);
 }
 
 static int check_readable(const char *path, const char *what, struct arcvm_error *err)
@@ -219,13 +236,16 @@ static int vm_setup_devices(struct arcvm_vm *vm, struct arcvm_error *err)
 	if (rc)
 		return rc;
 	vm->sink = (struct platform_sink){ .exit = platform_exit, .opaque = vm };
-	rc = bus_register(&vm->pio, X86_COM1_PORT, UART_PORT_COUNT, &uart_bus_ops, vm->uart,
-			  "uart-com1", err);
+	struct i8042_config kcfg = { .sink = &vm->sink, .set_irq = i8042_set_irq, .irq_opaque = vm };
+	rc = i8042_create(&kcfg, &vm->i8042, err);
 	if (!rc)
-		rc = bus_register(&vm->pio, X86_I8042_PORT_DATA, 1, &i8042_data_ops, &vm->sink,
+		rc = bus_register(&vm->pio, X86_COM1_PORT, UART_PORT_COUNT, &uart_bus_ops, vm->uart,
+				  "uart-com1", err);
+	if (!rc)
+		rc = bus_register(&vm->pio, X86_I8042_PORT_DATA, 1, &i8042_data_ops, vm->i8042,
 				  "i8042-data", err);
 	if (!rc)
-		rc = bus_register(&vm->pio, X86_I8042_PORT_CMD, 1, &i8042_cmd_ops, &vm->sink,
+		rc = bus_register(&vm->pio, X86_I8042_PORT_CMD, 1, &i8042_cmd_ops, vm->i8042,
 				  "i8042-cmd", err);
 	if (!rc)
 		rc = bus_register(&vm->pio, X86_ACPI_SLEEP_CTL_PORT, ACPI_PM_PORT_COUNT, &acpi_pm_ops,
@@ -470,6 +490,7 @@ void arcvm_vm_destroy(struct arcvm_vm *vm)
 	vm_teardown_virtio(vm);   /* after the I/O thread stopped, before the loop is freed */
 	io_loop_destroy(vm->io);
 	uart_destroy(vm->uart);
+	i8042_destroy(vm->i8042);
 	free(vm->mem.dirty);
 	mem_destroy(&vm->mem);
 	kvm_vm_close(&vm->vmfd);

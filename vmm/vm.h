@@ -17,6 +17,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/x86.h"
 #include "devices/platform.h"
+#include "devices/i8042.h"
 #include "devices/uart.h"
 #include "hv/kvm.h"
 #include "io/loop.h"
@@ -47,6 +48,7 @@ struct arcvm_vm {
 	struct bus mmio;
 	struct io_loop *io;
 	struct uart *uart;
+	struct i8042 *i8042;
 	struct virtio_mmio *virtio[X86_VIRTIO_MAX];
 	int nvirtio;
 	char *drive_paths[ARCVM_MAX_DRIVES]; /* owned paths of drives replaced since create */

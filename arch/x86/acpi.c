@@ -28,6 +28,7 @@
 /* FADT Flags and IA-PC boot architecture flags. */
 #define FADT_RESET_REG_SUP     (1u << 10)
 #define FADT_HW_REDUCED_ACPI   (1u << 20)
+#define BOOT_ARCH_8042         (1u << 1)
 #define BOOT_ARCH_VGA_ABSENT   (1u << 2)
 #define BOOT_ARCH_CMOS_ABSENT  (1u << 5)
 #define GAS_SYSTEM_IO   1
@@ -151,7 +152,8 @@ static const uint8_t dsdt_aml[] = {
 /* All tables are built in one host buffer that mirrors guest memory from
  * X86_BIOS_START, then written in one piece. */
 #define ACPI_BUF_SIZE 8192
-/* AML bytes of the DSDT: _S5, COM1 (~60) and each virtio device (~70). */
+/* AML bytes of the DSDT: _S5, COM1 (~60), the keyboard (~60) and each virtio
+ * device (~70). */
 #define ACPI_DSDT_MAX 2048
 /* The most the tables take, each rounded up to 16 bytes: RSDP, DSDT, FADT,
  * MADT with every CPU and four other entries, XSDT with two pointers. */
@@ -205,6 +207,23 @@ static void aml_com1(struct aml *aml)
 	aml_end(aml, dev);
 }
 
+/* The i8042 as a PNP0303 keyboard controller: its data and command ports
+ * and ISA IRQ 1. Linux's i8042 driver finds it through PNP; the IRQ entry is
+ * what routes IRQ 1 to the IOAPIC in hardware-reduced mode, where Linux sets
+ * up no legacy ISA interrupts by itself. */
+static void aml_kbd(struct aml *aml)
+{
+	size_t dev = aml_device_begin(aml, "PS2K");
+	aml_name_eisaid(aml, "_HID", "PNP0303");
+	aml_name_int(aml, "_UID", 0);
+	size_t crs = aml_crs_begin(aml);
+	aml_res_io(aml, X86_I8042_PORT_DATA, 1);
+	aml_res_io(aml, X86_I8042_PORT_CMD, 1);
+	aml_res_irq(aml, X86_I8042_IRQ);
+	aml_crs_end(aml, crs);
+	aml_end(aml, dev);
+}
+
 /* virtio-mmio devices, which Linux's virtio_mmio driver matches as LNRO0005. */
 static void aml_virtio(struct aml *aml, const struct x86_mmio_dev *d, int i)
 {
@@ -228,6 +247,7 @@ static int add_dsdt(struct acpi_buf *a, const struct x86_mmio_dev *virtio, int n
 	aml_raw(&aml, dsdt_aml, sizeof(dsdt_aml));
 	size_t sb = aml_scope_begin(&aml, "\\_SB_");
 	aml_com1(&aml);
+	aml_kbd(&aml);
 	for (int i = 0; i < nvirtio; i++)
 		aml_virtio(&aml, &virtio[i], i);
 	aml_end(&aml, sb);
@@ -258,9 +278,9 @@ static size_t add_fadt(struct acpi_buf *a, size_t dsdt_off)
 	f->x_dsdt = gpa_of(dsdt_off);
 	f->sci_int = X86_ACPI_SCI_IRQ;
 	f->flags = FADT_HW_REDUCED_ACPI | FADT_RESET_REG_SUP;
-	/* No VGA and no CMOS RTC to probe; no 8042 flag, so Linux does not
-	 * probe a keyboard (the i8042 here only implements the reset line). */
-	f->iapc_boot_arch = BOOT_ARCH_VGA_ABSENT | BOOT_ARCH_CMOS_ABSENT;
+	/* No VGA and no CMOS RTC to probe; an 8042 (devices/i8042.c, in the
+	 * DSDT as PS2K). */
+	f->iapc_boot_arch = BOOT_ARCH_VGA_ABSENT | BOOT_ARCH_CMOS_ABSENT | BOOT_ARCH_8042;
 	f->reset_reg = io_byte_reg(X86_ACPI_RESET_PORT);
 	f->reset_value = X86_ACPI_RESET_VALUE;
 	f->minor_version = 0;

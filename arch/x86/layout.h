@@ -50,6 +50,7 @@
 #define X86_COM1_PORT         0x3F8
 #define X86_I8042_PORT_DATA   0x60
 #define X86_I8042_PORT_CMD    0x64
+#define X86_I8042_IRQ         1
 /* ACPI hardware-reduced sleep and reset registers (FADT points here). */
 #define X86_ACPI_SLEEP_CTL_PORT 0x600  /* write (SLP_TYP << 2) | SLP_EN (bit 5) */
 #define X86_ACPI_SLEEP_STS_PORT 0x601

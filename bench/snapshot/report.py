@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Writes the Snapshots section of bench/RESULTS.md (between its markers,
-appended when missing) from bench/snapshot/run.sh's results.
+"""Writes OUT/snapshots.md, the Snapshots section of bench/RESULTS.md, from
+bench/snapshot/run.sh's results; run.sh puts it between the section's
+markers with bench/section.sh.
 
-usage: report.py OUT RESULTS_MD
+usage: report.py OUT
 """
 import datetime
 import json
@@ -10,9 +11,6 @@ import pathlib
 import platform
 import re
 import sys
-
-BEGIN, END = "<!-- BEGIN SNAPSHOTS -->", "<!-- END SNAPSHOTS -->"
-
 
 def load_avg(path):
     m = re.search(r"load average: ([\d.]+)", path.read_text())
@@ -25,8 +23,7 @@ def section(out):
     when = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
     pvm = pathlib.Path("/sys/module/kvm_pvm").exists()
     over = linux["snapshot_rss_overhead_kib"]
-    return f"""{BEGIN}
-## Snapshots
+    return f"""## Snapshots
 
 Written by `make bench-snapshot` (bench/snapshot/run.sh); rerun it to refresh.
 
@@ -42,6 +39,9 @@ Written by `make bench-snapshot` (bench/snapshot/run.sh); rerun it to refresh.
 | Linux: restore to a console that answers, median of {linux["rounds"]} | {linux["restore_median_ms"]:.0f} ms | |
 | Linux: cold boot to the same point, median of {linux["rounds"]} | {linux["cold_median_ms"]:.0f} ms | |
 | Linux: restore / cold boot | {linux["ratio"]:.3f}x | <= 0.02x |
+| Linux: `arcvm exec --from-snapshot DIR -- true`, spawn to exit, median of {len(linux["exec_snapshot_ms"])} | {linux["exec_snapshot_median_ms"]:.0f} ms | |
+| Linux: `arcvm exec -- true` (boot), spawn to exit, median of {len(linux["exec_cold_ms"])} | {linux["exec_cold_median_ms"]:.0f} ms | |
+| Linux: exec from snapshot / exec with boot | {linux["exec_ratio"]:.3f}x | <= 0.05x |
 | VMM memory overhead while snapshotting a 256 MiB guest (peak RSS during less RSS before), {len(over)} snapshots | max {max(over) / 1024:.2f} MiB ({", ".join(f"{k} KiB" for k in over)}) | < 5 MiB |
 | writing the full snapshot (256 MiB RAM, zero pages left as holes) | {", ".join(f"{w:.0f} ms" for w in linux["snapshot_write_ms"])}; memory file {linux["memory_file_allocated_bytes"] >> 20} MiB allocated of {linux["memory_file_bytes"] >> 20} MiB | |
 
@@ -53,21 +53,21 @@ Linux, bench/snapshot/snap_linux.py: Debian's kernel and arcvm's initramfs, 1 vC
 `{"console=ttyS0 reboot=k panic=-1 pci=off quiet arcvm.shell=1"}`; each time runs from the
 spawn of `arcvm` to the shell's answer to `echo ANS-$((40+2))` on the serial console, cold
 (`arcvm run`, command typed once ARCVM-INIT-READY appears) and restored (`arcvm snapshot
-restore` of a snapshot snapctl took at the shell prompt, command typed at once), alternating.
+restore` of a snapshot snapctl took at the shell prompt once the console had been quiet for 500
+ms, command typed at once), alternating.
 Cold: {", ".join(f"{t:.0f}" for t in linux["cold_ms"])} ms; restore: {", ".join(f"{t:.0f}" for t in linux["restore_ms"])} ms.
-{END}"""
+Exec: `arcvm exec -- true` with its defaults (512M, 1 vCPU, rng, the agent) against `arcvm exec
+--from-snapshot DIR -- true`, DIR a snapshot snapctl took of that same machine once its agent
+accepted a vsock connection and the console had been quiet for 500 ms; each from spawn to exit (the command run and the VM powered off),
+alternating. Boot: {", ".join(f"{t:.0f}" for t in linux["exec_cold_ms"])} ms; from snapshot: {", ".join(f"{t:.0f}" for t in linux["exec_snapshot_ms"])} ms.
+"""
 
 
 def main():
-    out, results = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-    text = results.read_text()
-    new = section(out)
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + new + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + new + "\n"
-    results.write_text(text)
-    print(new)
+    out = pathlib.Path(sys.argv[1])
+    md = section(out)
+    (out / "snapshots.md").write_text(md)
+    print(md)
 
 
 if __name__ == "__main__":

@@ -13,4 +13,5 @@ else
 	tests/testhost/run --share-out "$OUT" -- $LINUX
 fi
 uptime >"$OUT/load-end.txt"
-/usr/bin/python3 bench/snapshot/report.py "$OUT" bench/RESULTS.md
+/usr/bin/python3 bench/snapshot/report.py "$OUT"
+bench/section.sh bench/RESULTS.md SNAPSHOTS "$OUT/snapshots.md"

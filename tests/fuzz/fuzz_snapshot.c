@@ -2,7 +2,7 @@
  * fuzz_snapshot.c - a hostile snapshot state file. The input goes once
  * through the header checks as it is, then (wrapped in a header with a
  * correct CRC, so the fuzzer reaches past the checksum) through every loader
- * that needs no /dev/kvm: the config section, the UART, the virtio-mmio
+ * that needs no /dev/kvm: the config section, the UART, the i8042, the virtio-mmio
  * transport with a virtio-console and with a virtio-rng on fake guest
  * memory, and a 9P session on a scratch share. Loaders must refuse, never
  * read outside the input or leave a queue pointing outside guest memory.
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "devices/i8042.h"
 #include "devices/uart.h"
 #include "p9/server.h"
 #include "util/snapbuf.h"
@@ -97,6 +98,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c = r;
 		uart_load(u, &c, NULL);
 		uart_destroy(u);
+	}
+	struct i8042_config kcfg = { 0 };
+	struct i8042 *k;
+	if (i8042_create(&kcfg, &k, NULL) == 0) {
+		c = r;
+		i8042_load(k, &c, NULL);
+		i8042_destroy(k);
 	}
 	struct virtio_dev *dev;
 	if (vcon_create(-1, -1, &dev, NULL) == 0)

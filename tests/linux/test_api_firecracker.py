@@ -98,3 +98,26 @@ def test_getting_started_pause_drive_swap_snapshot_and_load(needs_kvm, arcvm, li
     restored.wait_for("SECOND-IMAGE")
     restored.send("exit\n")
     assert restored.wait() == 0, restored
+
+
+def test_send_ctrl_alt_del_reboots_the_guest(needs_kvm, live_vms, tmp_path):
+    """SendCtrlAltDel types the keys on the guest's PS/2 keyboard: Debian's
+    i8042 and atkbd drivers (built in) bind to arcvm's controller, and since
+    the initramfs's init does not take Ctrl+Alt+Del over, the kernel restarts
+    at once; with reboot=k that is the i8042 reset line, so the VM, and the
+    API process with it, ends with the reboot status (3)."""
+    sock = tmp_path / "fc.socket"
+    vm = live_vms("api", "--socket", sock)
+    wait_socket(vm, sock)
+    assert curl(sock, "PUT", "/boot-source", {
+        "kernel_image_path": str(GUEST / "vmlinux"),
+        "initrd_path": str(GUEST / "initrd.cpio.gz"),
+        "boot_args": "console=ttyS0 reboot=k panic=1 pci=off arcvm.shell=1"}) == (204, None)
+    assert curl(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 256}) == \
+        (204, None)
+    assert curl(sock, "PUT", "/actions", {"action_type": "InstanceStart"}) == (204, None)
+    vm.wait_for("ARCVM-INIT-READY")
+    vm.send("echo KBD-$(grep -c 'i8042/serio0' /proc/bus/input/devices)-FOUND\n")
+    vm.wait_for("KBD-1-FOUND")
+    assert curl(sock, "PUT", "/actions", {"action_type": "SendCtrlAltDel"}) == (204, None)
+    assert vm.wait() == 3, vm

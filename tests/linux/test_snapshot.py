@@ -105,7 +105,7 @@ def test_exec_from_snapshot(needs_kvm, guest, run_arcvm, tmp_path):
     cmd = [str(SNAPCTL), "--kernel", guest / "vmlinux", "--initrd", guest / "initrd.cpio.gz",
            "--cmdline", cmdline, "--mem", "256M", "--rng", "--timeout", str(BOOT_TIMEOUT),
            "--vsock", tmp_path / "agent.sock", "--share", f"{share}:t0",
-           "--vsock-ready", "1024", "--snapshot", snap]
+           "--vsock-ready", "1024", "--quiet", "500", "--snapshot", snap]
     r = subprocess.run(list(map(str, cmd)), capture_output=True, timeout=2 * BOOT_TIMEOUT)
     assert r.returncode == 0, r
     for i in range(2):

@@ -16,6 +16,8 @@
  *            --resume         resume after a snapshot
  *            --vsock-ready P  wait until a guest program accepts a vsock connection
  *                             on port P (Firecracker's "CONNECT P"), then hang up
+ *            --quiet MS       wait until the console has printed nothing for MS ms,
+ *                             so a snapshot does not catch the guest mid-message
  *
  * The guest's console output is copied to stdout. Each snapshot prints a
  * line "snapctl: snapshot DIR: pause P ms, write W ms, rss-overhead K KiB"
@@ -49,6 +51,7 @@ struct ctl {
 	int out_rd, in_wr;          /* our ends of the console pipes */
 	char out[OUT_MAX];          /* console output not yet matched */
 	size_t out_len, matched;
+	unsigned long long out_total;  /* bytes the console printed */
 	int timeout_s;
 	uint8_t bios[BIOS_MAX];
 };
@@ -84,6 +87,7 @@ static bool pump(struct ctl *c, int ms)
 		return n < 0 && errno == EINTR;
 	fwrite(buf, 1, (size_t)n, stdout);
 	fflush(stdout);
+	c->out_total += (unsigned long long)n;
 	if (c->out_len + (size_t)n > sizeof(c->out) - 1) {
 		/* Keep the unmatched tail; old output cannot match any more. */
 		size_t keep = c->out_len - c->matched;
@@ -112,6 +116,26 @@ static int step_expect(struct ctl *c, const char *text)
 			return die("no \"%s\" on the console in time", text);
 		if (!pump(c, 100))
 			return die("the console closed before \"%s\"", text);
+	}
+}
+
+static int step_quiet(struct ctl *c, const char *arg)
+{
+	char *end;
+	long ms = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end || ms < 1 || ms > 60000)
+		return die("--quiet: expected milliseconds from 1 to 60000, not '%s'", arg);
+	double deadline = now_ms() + c->timeout_s * 1000.0, since = now_ms();
+	for (;;) {
+		unsigned long long before = c->out_total;
+		if (!pump(c, 20))
+			return die("the console closed while waiting for it to go quiet");
+		if (c->out_total != before)
+			since = now_ms();
+		else if (now_ms() - since >= (double)ms)
+			return 0;
+		if (now_ms() > deadline)
+			return die("the console did not stay quiet for %ld ms in time", ms);
 	}
 }
 
@@ -290,7 +314,8 @@ static bool is_flag(struct ctl *c, const char *opt)
 static bool is_step(const char *opt)
 {
 	return !strcmp(opt, "--expect") || !strcmp(opt, "--send") || !strcmp(opt, "--snapshot") ||
-	       !strcmp(opt, "--diff") || !strcmp(opt, "--resume") || !strcmp(opt, "--vsock-ready");
+	       !strcmp(opt, "--diff") || !strcmp(opt, "--resume") || !strcmp(opt, "--vsock-ready") ||
+	       !strcmp(opt, "--quiet");
 }
 
 static int run_step(struct ctl *c, const char *opt, const char *arg)
@@ -300,6 +325,7 @@ static int run_step(struct ctl *c, const char *opt, const char *arg)
 	if (!strcmp(opt, "--snapshot")) return step_snapshot(c, arg, ARCVM_SNAPSHOT_FULL);
 	if (!strcmp(opt, "--diff")) return step_snapshot(c, arg, ARCVM_SNAPSHOT_DIFF);
 	if (!strcmp(opt, "--vsock-ready")) return step_vsock_ready(c, arg);
+	if (!strcmp(opt, "--quiet")) return step_quiet(c, arg);
 	return step_resume(c);
 }
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include "util/snapbuf.h"
 #include "virtio/vsock_conn.h"
 #include "vsock_fake_guest.h"
 
@@ -614,6 +615,103 @@ static void test_driver_reset_closes_connections(void **state)
 	close(fd);
 }
 
+/* `b` takes over `a`'s device as a restore in a new process would: the
+ * same guest memory and driver state, the transport and device state
+ * through virtio_mmio_save/load. b's I/O loop starts after the load. */
+static void restore_into(struct gst *a, struct gst *b)
+{
+	struct snap_writer w;
+	snap_writer_init(&w);
+	virtio_mmio_save(a->f.t, &w);
+	assert_int_equal(g_create(b), 0);
+	memcpy(b->f.ram, a->f.ram, FD_RAM_SIZE);
+	memcpy(b->f.q, a->f.q, sizeof(b->f.q));
+	b->f.heap = a->f.heap;
+	memcpy(b->rx_gpa, a->rx_gpa, sizeof(b->rx_gpa));
+	memcpy(b->tx_gpa, a->tx_gpa, sizeof(b->tx_gpa));
+	memcpy(b->ev_gpa, a->ev_gpa, sizeof(b->ev_gpa));
+	b->rx_posted = a->rx_posted;
+	b->repost = true;
+	struct snap_reader r = { .p = w.buf + SNAP_HEADER_LEN, .len = w.len - SNAP_HEADER_LEN };
+	struct arcvm_error err;
+	if (virtio_mmio_load(b->f.t, &r, &err))
+		fail_msg("virtio_mmio_load: %s", err.msg);
+	assert_int_equal(r.off, r.len);
+	snap_writer_free(&w);
+	assert_int_equal(io_loop_start(b->io, NULL), 0);
+}
+
+/* After a restore the device sends TRANSPORT_RESET and holds new host
+ * connections until the guest has handled it, which it shows by posting an
+ * event buffer again: not on a bare kick of the event queue (the transport
+ * kicks every ready queue once after a restore), and with EVENT_IDX the
+ * device asks for that repost's kick although other buffers are posted. */
+static void test_restore_holds_connections_until_reset_handled(void **state)
+{
+	struct gst *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	assert_int_equal(g_setup_features(a, (1ull << VIRTIO_F_VERSION_1) |
+						     (1ull << VIRTQ_F_EVENT_IDX)), 0);
+	g_post_events(a, 8);
+	restore_into(a, b);
+
+	uint32_t id, len;
+	assert_true(fd_used(&b->f, G_EVQ, &id, &len));
+	assert_int_equal(len, sizeof(struct virtio_vsock_event));
+	struct virtio_vsock_event *ev = fd_host(&b->f, b->ev_gpa[id]);
+	assert_int_equal(le32toh(ev->id), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	assert_false(fd_used(&b->f, G_EVQ, &id, &len));
+	const uint16_t *used = fd_host(&b->f, b->f.q[G_EVQ].used);
+	assert_int_equal(used[2 + 4 * G_QS], 8);   /* avail_event: kick me at the 9th */
+
+	int fd = g_client(b->path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "CONNECT 1234\n", 13), 13);
+	fd_wr(&b->f, VIRTIO_MMIO_QUEUE_NOTIFY, G_EVQ);
+	struct virtio_vsock_hdr h;
+	assert_false(g_recv(b, &h, NULL, 300));   /* no REQUEST before the reset is handled */
+
+	g_post_events(b, 1);
+	assert_true(g_recv(b, &h, NULL, 3000));
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_REQUEST);
+	assert_int_equal(h.dst_port, GPORT);
+	assert_true(g_send(b, g_hdr(GPORT, h.src_port, VIRTIO_VSOCK_OP_RESPONSE, 0, 0, GBUF, 0),
+			   NULL, false));
+	char line[32], want[32];
+	assert_true(g_read_line(fd, line, sizeof(line)) > 0);
+	snprintf(want, sizeof(want), "OK %u\n", h.src_port);
+	assert_string_equal(line, want);
+	close(fd);
+	g_teardown(b);
+	g_teardown(a);
+	free(a);
+	free(b);
+}
+
+/* A driver that resets the device instead of handling the transport reset
+ * gets host connections once it is back. */
+static void test_restore_then_driver_reset_accepts_again(void **state)
+{
+	struct gst *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	assert_int_equal(g_setup(a), 0);
+	g_post_events(a, 8);
+	restore_into(a, b);
+	fd_wr(&b->f, VIRTIO_MMIO_STATUS, 0);
+	fd_negotiate(&b->f, 1ull << VIRTIO_F_VERSION_1);
+	for (unsigned i = 0; i < 3; i++)
+		fd_setup_queue(&b->f, i, G_QS);
+	fd_wr(&b->f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+						 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	b->rx_posted = 0;
+	g_post_rx(b, G_QS);
+	uint32_t local;
+	int fd = establish(b, GPORT, GBUF, &local);
+	close(fd);
+	g_teardown(b);
+	g_teardown(a);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -634,6 +732,8 @@ int main(void)
 		T(test_connection_limit),
 		T(test_no_spin_without_buffers_or_credit),
 		T(test_driver_reset_closes_connections),
+		cmocka_unit_test(test_restore_holds_connections_until_reset_handled),
+		cmocka_unit_test(test_restore_then_driver_reset_accepts_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,7 @@ struct gst {
 	struct fd_driver f;
 	struct io_loop *io;
 	char dir[64], path[108];
-	uint64_t rx_gpa[G_QS], tx_gpa[G_QS];
+	uint64_t rx_gpa[G_QS], tx_gpa[G_QS], ev_gpa[G_QS];
 	bool repost;                    /* give each used receive buffer back at once */
 	unsigned rx_posted;             /* receive buffers the device holds */
 };
@@ -55,8 +55,9 @@ static inline void g_post_rx(struct gst *g, unsigned n)
 	fd_wr(&g->f, VIRTIO_MMIO_QUEUE_NOTIFY, G_RXQ);
 }
 
-/* Brings the device up on a fresh I/O loop; `path` is its socket. */
-static inline int g_setup(struct gst *g)
+/* A device on a fresh I/O loop (not started), attached to fake memory with
+ * no driver yet; `path` is its socket. */
+static inline int g_create(struct gst *g)
 {
 	memset(g, 0, sizeof(*g));
 	strcpy(g->dir, "/tmp/arcvm-vsock-XXXXXX");
@@ -66,9 +67,15 @@ static inline int g_setup(struct gst *g)
 	struct virtio_dev *dev;
 	if (io_loop_create(&g->io, NULL) < 0 || vsock_create(G_CID, g->path, &dev, NULL) < 0)
 		return -1;
-	if (fd_attach(&g->f, dev, g->io, NULL) < 0)
+	return fd_attach(&g->f, dev, g->io, NULL);
+}
+
+/* Brings the device up with `features` on a fresh I/O loop. */
+static inline int g_setup_features(struct gst *g, uint64_t features)
+{
+	if (g_create(g) < 0)
 		return -1;
-	fd_negotiate(&g->f, 1ull << VIRTIO_F_VERSION_1);
+	fd_negotiate(&g->f, features);
 	for (unsigned i = 0; i < 3; i++)
 		fd_setup_queue(&g->f, i, G_QS);
 	fd_wr(&g->f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
@@ -76,12 +83,30 @@ static inline int g_setup(struct gst *g)
 	for (unsigned i = 0; i < G_QS; i++) {
 		g->rx_gpa[i] = fd_alloc(&g->f, G_RXBUF);
 		g->tx_gpa[i] = fd_alloc(&g->f, G_TXBUF);
+		g->ev_gpa[i] = fd_alloc(&g->f, sizeof(struct virtio_vsock_event));
 	}
 	g->repost = true;
 	if (io_loop_start(g->io, NULL) < 0)
 		return -1;
 	g_post_rx(g, G_QS);
 	return 0;
+}
+
+/* Brings the device up on a fresh I/O loop; `path` is its socket. */
+static inline int g_setup(struct gst *g)
+{
+	return g_setup_features(g, 1ull << VIRTIO_F_VERSION_1);
+}
+
+/* Posts n event buffers, as Linux keeps 8 posted, and kicks. */
+static inline void g_post_events(struct gst *g, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t d = g->f.q[G_EVQ].next_desc;
+		struct fd_seg s = { g->ev_gpa[d], sizeof(struct virtio_vsock_event), true };
+		fd_post(&g->f, G_EVQ, &s, 1);
+	}
+	fd_wr(&g->f, VIRTIO_MMIO_QUEUE_NOTIFY, G_EVQ);
 }
 
 static inline void g_teardown(struct gst *g)
