@@ -7,11 +7,7 @@ mkdir -p "$OUT"
 uptime >"$OUT/load-start.txt"
 "$BUILD/bench/snap_native" "$OUT/scratch" "$RUNS" | tee "$OUT/native.txt"
 LINUX="/usr/bin/python3 bench/snapshot/snap_linux.py $BUILD $OUT/linux.json $ROUNDS"
-if [ -e /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then
-	$LINUX
-else
-	tests/testhost/run --share-out "$OUT" -- $LINUX
-fi
+scripts/linux-kvm.sh --share-out "$OUT" -- $LINUX
 uptime >"$OUT/load-end.txt"
 /usr/bin/python3 bench/snapshot/report.py "$OUT"
 bench/section.sh bench/RESULTS.md SNAPSHOTS "$OUT/snapshots.md"
