@@ -18,7 +18,7 @@ LIB_DIRS  := util hv vmm arch/x86 devices virtio io p9
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_LIBS  := -lcjson -lz -lslirp
-CLI_LIBS  := -lhttp_parser
+CLI_LIBS  := $(BUILD)/ion/libion.a -lzip -lm -lhttp_parser
 LIBARCVM  := $(BUILD)/libarcvm.a
 
 CLI_SRCS  := $(wildcard cli/*.c) $(wildcard api/*.c)
@@ -39,7 +39,7 @@ $(LIBARCVM): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(ARCVM): $(CLI_OBJS) $(LIBARCVM)
+$(ARCVM): $(CLI_OBJS) $(LIBARCVM) $(BUILD)/ion/libion.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBARCVM) $(LIB_LIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBARCVM)
