@@ -27,7 +27,7 @@ def pack(tmp_path, fn, name="t"):
     b.entry_point(fn.name)
     path = tmp_path / f"{name}.ionpack"
     with open(path, "wb") as f:
-        b.build(f)
+        b.build(f, for_call=True)
     return path
 
 
@@ -109,7 +109,7 @@ def test_guest_error_comes_back_with_its_stack_trace(call, tmp_path):
     b.entry_point("main")
     path = tmp_path / "err.ionpack"
     with open(path, "wb") as f:
-        b.build(f)
+        b.build(f, for_call=True)
     r = call(path, "--arg", "{boom, \"from the guest\"}")
     assert r.status == 1, r
     assert "raised an error in the guest" in r.err, r
