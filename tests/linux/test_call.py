@@ -148,3 +148,34 @@ def test_timeout(call, tmp_path):
     r = call("--timeout", "5", pack(tmp_path, fn))
     assert r.status == 124, r
     assert "did not finish within 5 s" in r.err, r
+
+
+def test_call_from_snapshot(call, guest, tmp_path):
+    """--from-snapshot: a snapshot of the agent's guest (taken once the agent
+    listens) serves calls, twice, with the snapshot's share; the call reads
+    and writes there."""
+    from conftest import BOOT_TIMEOUT, BUILD
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "in.txt").write_text("from the host")
+    snap = tmp_path / "snap"
+    cmdline = ("console=ttyS0 reboot=k panic=-1 pci=off quiet arcvm.agent=1 arcvm.modules=1 "
+               "rdinit=/sbin/arcvm-init arcvm.share=t0:/data quiet")
+    cmd = [BUILD / "tests" / "snapshot" / "snapctl", "--kernel", guest / "vmlinux",
+           "--initrd", guest / "initrd.cpio.gz", "--cmdline", cmdline, "--mem", "256M", "--rng",
+           "--timeout", str(BOOT_TIMEOUT), "--vsock", tmp_path / "agent.sock",
+           "--share", f"{share}:t0", "--vsock-ready", "1024", "--snapshot", snap]
+    r = subprocess.run(list(map(str, cmd)), capture_output=True, timeout=2 * BOOT_TIMEOUT)
+    assert r.returncode == 0, r
+    fn = Function(name="main", arity=1, extra_regs=4, instructions=[
+        I.load_const(1, Value.native("io.read_file")), I.load_const(2, "/data/in.txt"),
+        I.call(4, 1, 2, 1),                              # R4 = read_file("/data/in.txt")
+        I.load_const(1, Value.native("io.write_file")), I.load_const(2, "/data/out.txt"),
+        I.move(3, 0), I.call(1, 1, 2, 2),                # write_file("/data/out.txt", arg)
+        I.return_reg(4)])
+    p = pack(tmp_path, fn)
+    for i in range(2):
+        r = call("--from-snapshot", snap, p, "--arg", f'"run {i}"')
+        assert r.status == 0, r
+        assert r.out == '"from the host"\n', r
+        assert (share / "out.txt").read_text() == f"run {i}"
