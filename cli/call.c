@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "call/bundle.h"
 #include "cli/cli.h"
 #include "ion/include/ion.h"
 
@@ -58,37 +59,6 @@ int call_add_arg(struct call_opts *c, const char *text)
 	return 0;
 }
 
-/* The pack's classes as ion_vm_load_pack_file reads (and verifies) them. */
-struct class_list {
-	uint8_t **data;
-	uint32_t *len;
-	uint32_t n, cap;
-};
-
-static int collect_class(void *opaque, const char *name, const void *data, size_t len)
-{
-	struct class_list *l = opaque;
-	if (l->n == PROTO_CALL_CLASSES || len > UINT32_MAX)
-		return -1;
-	if (l->n == l->cap) {
-		uint32_t cap = l->cap ? l->cap * 2 : 16;
-		uint8_t **d = realloc(l->data, cap * sizeof(*d));
-		if (d)
-			l->data = d;
-		uint32_t *n = realloc(l->len, cap * sizeof(*n));
-		if (n)
-			l->len = n;
-		if (!d || !n)
-			return -1;
-		l->cap = cap;
-	}
-	if (!(l->data[l->n] = malloc(len ? len : 1)))
-		return -1;
-	memcpy(l->data[l->n], data, len);
-	l->len[l->n++] = (uint32_t)len;
-	return 0;
-}
-
 /* The argument tuple: tag 7, u32 count, the encoded values. */
 static uint8_t *encode_args(const struct call_opts *c, size_t *len)
 {
@@ -109,59 +79,20 @@ static uint8_t *encode_args(const struct call_opts *c, size_t *len)
 	return b;
 }
 
-static int build_bundle(struct call_opts *c, struct ion_vm *vm, struct class_list *cl)
-{
-	const char *cls = ion_vm_manifest(vm, "main-class");
-	const char *fn = ion_vm_manifest(vm, "entry-point");
-	struct proto_call pc = { .nclasses = cl->n, .class_data = (const uint8_t **)cl->data,
-				 .class_len = cl->len };
-	if (!cls || !fn || strlen(cls) > PROTO_CALL_NAME || strlen(fn) > PROTO_CALL_NAME) {
-		cli_error("%s: the manifest's main-class or entry-point is missing or too long",
-			  c->pack);
-		return -1;
-	}
-	strcpy(pc.cls, cls);
-	strcpy(pc.fn, fn);
-	size_t args_len;
-	uint8_t *args = encode_args(c, &args_len);
-	if (!args || args_len > UINT32_MAX) {
-		free(args);
-		cli_error("out of memory");
-		return -1;
-	}
-	pc.args = args;
-	pc.args_len = (uint32_t)args_len;
-	int rc = proto_encode_call(&pc, &c->bundle, &c->bundle_len);
-	free(args);
-	if (rc)
-		cli_error("%s: %s", c->pack, rc == PROTO_E_BIG ?
-			  "the pack's classes and the arguments exceed 256 MiB" : "cannot be sent");
-	return rc ? -1 : 0;
-}
-
 int call_prepare(struct call_opts *c)
 {
-	struct ion_config cfg = { 0 };
-	struct ion_vm *vm = ion_vm_new(&cfg);
-	struct class_list cl = { 0 };
-	int rc = -1;
-	if (!vm) {
+	struct arcvm_error err;
+	size_t args_len;
+	uint8_t *args = encode_args(c, &args_len);
+	if (!args) {
 		cli_error("out of memory");
 		return -1;
 	}
-	ion_vm_on_class(vm, collect_class, &cl);
-	if (access(c->pack, R_OK))
-		cli_error("cannot read %s: %s", c->pack, strerror(errno));
-	else if (ion_vm_load_pack_file(vm, c->pack))
-		cli_error("cannot load %s: %s", c->pack, ion_vm_error(vm));
-	else
-		rc = build_bundle(c, vm, &cl);
-	for (uint32_t i = 0; i < cl.n; i++)
-		free(cl.data[i]);
-	free(cl.data);
-	free(cl.len);
-	ion_vm_free(vm);
-	return rc;
+	int rc = call_bundle_from_pack(c->pack, args, args_len, &c->bundle, &c->bundle_len, &err);
+	free(args);
+	if (rc)
+		cli_error("%s", err.msg);
+	return rc ? -1 : 0;
 }
 
 /* Writes the string's bytes to --out: a temporary file beside it, renamed

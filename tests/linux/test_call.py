@@ -76,16 +76,24 @@ def test_build_in_the_vm_and_bring_the_binary_back(call, tmp_path):
     (src / "Makefile").write_text("app: hello.c\n\tcc -O2 -o app hello.c\n"
                                   "clean:\n\trm -f app\n")
     inner = "/h" + str(src)
-    fn = Function(name="build", arity=2, extra_regs=3, instructions=[
+    fn = Function(name="build", arity=2, extra_regs=5, instructions=[
         I.load_const(2, Value.native("io.system")),
         I.move(3, 0),
         I.call(4, 2, 3, 1),                     # R4 = system(cmd) = {status, output}
+        I.load_int(5, 0),
+        I.get_index(6, 4, 5),                   # R6 = status
+        I.jump_eq(6, 5, "built"),
+        I.load_const(2, Value.native("io.print")),
+        I.move(3, 4),
+        I.call(2, 2, 3, 1),                     # print {status, output}
+        I.error(4),                             # and raise it
+        I.label("built"),
         I.load_const(2, Value.native("io.read_file")),
         I.move(3, 1),
         I.call(4, 2, 3, 1),                     # R4 = read_file(path)
         I.return_reg(4)])
     out = tmp_path / "app_release"
-    cmd = f'chroot /h sh -c "cd {src} && make clean && make"'
+    cmd = f'chroot /h sh -c "cd {src} && make clean && make" 2>&1'
     r = call("--mem", "1G", "--share", "/:/h:ro", "--share", f"{src}:{inner}:rw",
              pack(tmp_path, fn), "--arg", '"' + cmd.replace('"', '\\"') + '"',
              "--arg", f'"{inner}/app"', "--out", out)
@@ -179,3 +187,20 @@ def test_call_from_snapshot(call, guest, tmp_path):
         assert r.status == 0, r
         assert r.out == '"from the host"\n', r
         assert (share / "out.txt").read_text() == f"run {i}"
+
+
+def test_arcvm_call_from_c(guest, tmp_path):
+    """arcvm_call() in the library (examples/call.c): boot, call with
+    arguments, print the result; a guest error comes back as one."""
+    from conftest import BOOT_TIMEOUT, BUILD
+    fn = Function(name="main", arity=2, extra_regs=1, instructions=[
+        I.new_tuple(2, 0, 2), I.return_reg(2)])
+    example = [str(BUILD / "examples" / "call"), str(guest / "vmlinux"),
+               str(guest / "initrd.cpio.gz"), str(pack(tmp_path, fn))]
+    r = subprocess.run(example + ["#P{x/e: 1-2i}", '"\\x00bytes"'], capture_output=True,
+                       timeout=BOOT_TIMEOUT)
+    assert r.returncode == 0, r
+    assert r.stdout == b'{#P{x/e: 1-2i}, "\\x00bytes"}\n', r
+    r = subprocess.run(example + ["1"], capture_output=True, timeout=BOOT_TIMEOUT)
+    assert r.returncode == 1, r
+    assert b"takes 2 arguments, 1 given" in r.stderr, r
