@@ -447,7 +447,8 @@ int ion_literal_encode(const char *text, size_t len, uint8_t **out, size_t *outl
 
 /* ---- encoding -> text ---- */
 
-/* The length of a well-formed UTF-8 sequence at s (2..4), else 0. */
+/* The length of a well-formed UTF-8 sequence at s (2..4) that prints as
+ * itself, else 0. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
 	size_t len = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
@@ -462,7 +463,9 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
 	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
 		return 0;
-	return len;
+	/* C1 controls (U+0080..U+009F) are escaped like C0: a result from the
+	 * guest must not reach the terminal as control sequences. */
+	return cp >= 0x80 && cp <= 0x9F ? 0 : len;
 }
 
 /* Quoted with escapes: printable ASCII and valid UTF-8 as they are, every

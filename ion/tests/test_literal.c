@@ -53,6 +53,7 @@ static void test_spellings(void **s)
 		{ " [ 1 ,2 ] ", "[1, 2]" }, { "1.0", "1" }, { "+7", "7" }, { "1E3", "1000" },
 		{ "'ok'", "ok" }, { "\"a\\'b\"", "\"a'b\"" }, { "#{x/wec: 1}", "#{x: 1}" },
 		{ "#{\"k\": 1}", "#{k: 1}" }, { "\"\\x41\"", "\"A\"" }, { "-nan", "nan" },
+		{ "\"\xc2\x9b[2J\"", "\"\\xc2\\x9b[2J\"" },  /* a C1 CSI is escaped */
 	};
 	for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
 		uint8_t *enc;

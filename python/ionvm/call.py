@@ -104,8 +104,9 @@ def _quote(data, q):
         if c >= 0x80:
             n = 4 if c >= 0xF0 else 3 if c >= 0xE0 else 2 if c >= 0xC2 else 0
             try:
-                if n:
-                    out.append(data[i:i + n].decode("utf-8"))
+                ch = data[i:i + n].decode("utf-8") if n else ""
+                if ch and not "\x80" <= ch <= "\x9f":    # C1 controls are escaped
+                    out.append(ch)
                     i += n
                     continue
             except UnicodeDecodeError:

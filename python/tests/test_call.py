@@ -42,6 +42,7 @@ def test_python_values():
     obj = parse_literal("#P{x/e: 1}")
     assert isinstance(obj, IonObject) and obj.type_name == "P" and obj.flags == {"x": "e"}
     assert to_literal(b"\x00bin\xff") == '"\\x00bin\\xff"'
+    assert to_literal("\x9b[2J") == '"\\xc2\\x9b[2J"'      # a C1 CSI is escaped
     assert to_literal({"a b": (1.5, [True])}) == '#{"a b": {1.5, [true]}}'
     assert to_literal(IonObject({"x": 1}, "Pt", {"x": "we"})) == "#Pt{x/we: 1}"
 
