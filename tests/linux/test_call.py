@@ -93,7 +93,9 @@ def test_build_in_the_vm_and_bring_the_binary_back(call, tmp_path):
         I.call(4, 2, 3, 1),                     # R4 = read_file(path)
         I.return_reg(4)])
     out = tmp_path / "app_release"
-    cmd = f'chroot /h sh -c "cd {src} && make clean && make" 2>&1'
+    # The chroot's /tmp is the read-only share: the compiler's temporary
+    # files go to the source folder.
+    cmd = f'chroot /h sh -c "cd {src} && export TMPDIR={src} && make clean && make" 2>&1'
     r = call("--mem", "1G", "--share", "/:/h:ro", "--share", f"{src}:{inner}:rw",
              pack(tmp_path, fn), "--arg", '"' + cmd.replace('"', '\\"') + '"',
              "--arg", f'"{inner}/app"', "--out", out)
