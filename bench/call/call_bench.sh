@@ -73,11 +73,14 @@ b.main_class("Main")
 b.entry_point("main")
 b.build(sys.argv[1], for_call=True)
 PY
-	rm -rf "$out/snap"
+	# The snapshot and its vsock socket live in a local temporary folder:
+	# OUT may be a 9p share (the test host's), where a Unix socket cannot be.
+	snapdir=$(mktemp -d "${TMPDIR:-/tmp}/call-bench.XXXXXX")
+	trap 'rm -rf "$snapdir"' EXIT
 	"$snapctl" --kernel "$kernel" --initrd "$initrd" --cmdline \
 		"console=ttyS0 reboot=k panic=-1 pci=off quiet arcvm.agent=1 arcvm.modules=1 rdinit=/sbin/arcvm-init" \
-		--mem 512M --rng --timeout 600 --vsock "$out/snap.sock" --vsock-ready 1024 \
-		--snapshot "$out/snap" >"$out/snapctl.log" 2>&1 || {
+		--mem 512M --rng --timeout 600 --vsock "$snapdir/snap.sock" --vsock-ready 1024 \
+		--snapshot "$snapdir/snap" >"$out/snapctl.log" 2>&1 || {
 		echo "call_bench: snapctl failed:" >&2
 		cat "$out/snapctl.log" >&2
 		exit 1
@@ -87,8 +90,8 @@ PY
 	while [ $i -lt "$runs" ]; do
 		timed exec "$build/arcvm" exec --kernel "$kernel" --initrd "$initrd" -- true
 		timed call "$build/arcvm" call --kernel "$kernel" --initrd "$initrd" "$out/answer.ionpack"
-		timed exec_snap "$build/arcvm" exec --from-snapshot "$out/snap" -- true
-		timed call_snap "$build/arcvm" call --from-snapshot "$out/snap" "$out/answer.ionpack"
+		timed exec_snap "$build/arcvm" exec --from-snapshot "$snapdir/snap" -- true
+		timed call_snap "$build/arcvm" call --from-snapshot "$snapdir/snap" "$out/answer.ionpack"
 		i=$((i + 1))
 	done
 	set -- $(stats "$out/exec.ms"); e_med=$1 e_min=$2 e_max=$3

@@ -93,9 +93,10 @@ def test_build_in_the_vm_and_bring_the_binary_back(call, tmp_path):
         I.call(4, 2, 3, 1),                     # R4 = read_file(path)
         I.return_reg(4)])
     out = tmp_path / "app_release"
-    # The chroot's /tmp is the read-only share: the compiler's temporary
-    # files go to the source folder.
-    cmd = f'chroot /h sh -c "cd {src} && export TMPDIR={src} && make clean && make" 2>&1'
+    # Inside the chroot: an explicit PATH, and the compiler's temporary files
+    # in the writable source folder (the chroot's /tmp is the read-only share).
+    cmd = (f"chroot /h /usr/bin/env PATH=/usr/bin TMPDIR={src} /usr/bin/make -C {src} clean app"
+           " 2>&1")
     r = call("--mem", "1G", "--share", "/:/h:ro", "--share", f"{src}:{inner}:rw",
              pack(tmp_path, fn), "--arg", '"' + cmd.replace('"', '\\"') + '"',
              "--arg", f'"{inner}/app"', "--out", out)
