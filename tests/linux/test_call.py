@@ -93,8 +93,10 @@ def test_build_in_the_vm_and_bring_the_binary_back(call, tmp_path):
         I.call(4, 2, 3, 1),                     # R4 = read_file(path)
         I.return_reg(4)])
     out = tmp_path / "app_release"
-    # Inside the chroot: an explicit PATH, and the compiler's temporary files
-    # in the writable source folder (the chroot's /tmp is the read-only share).
+    # Inside the chroot: programs named by path, since busybox's chroot runs
+    # a bare "sh" as its own applet through /proc/self/exe, which in the
+    # shared host / is the VMM's; and the compiler's temporary files in the
+    # writable source folder (the chroot's /tmp is the read-only share).
     cmd = (f"chroot /h /usr/bin/env PATH=/usr/bin TMPDIR={src} /usr/bin/make -C {src} clean app"
            " 2>&1")
     r = call("--mem", "1G", "--share", "/:/h:ro", "--share", f"{src}:{inner}:rw",
