@@ -14,10 +14,15 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -pthread -fPIC $(WARN) -I. -Iinclude $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 
-LIB_DIRS  := util hv vmm arch/x86 devices virtio io p9
+LIB_DIRS  := util hv vmm arch/x86 devices virtio io p9 call
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-LIB_LIBS  := -lcjson -lz -lslirp
+# arcvm_call() (call/) speaks the agent protocol and opens IonPacks: the
+# protocol's encoder and the IonVM library (built by ion/ion.mk) go into
+# the archive too, so a library user links only the system libraries.
+LIB_OBJS  += $(BUILD)/guest/agent/proto.o \
+             $(patsubst %.c,$(BUILD)/ion/obj/%.o,$(wildcard ion/*.c))
+LIB_LIBS  := -lcjson -lz -lslirp -lzip -lm
 CLI_LIBS  := -lhttp_parser
 LIBARCVM  := $(BUILD)/libarcvm.a
 

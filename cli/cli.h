@@ -18,6 +18,8 @@ enum cli_status {
 
 int cli_run(int argc, char **argv);
 int cli_exec(int argc, char **argv);
+/* exec.c with call.c: `arcvm call PACK --arg V...` (docs/cli.md). */
+int cli_call(int argc, char **argv);
 int cli_image(int argc, char **argv);
 int cli_snapshot(int argc, char **argv);
 

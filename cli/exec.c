@@ -11,6 +11,9 @@
  *
  * Exit status: the command's own, 128+N when it died of signal N, 124 when
  * --timeout killed it, 125 when arcvm itself could not run it (docs/cli.md).
+ *
+ * `arcvm call` is the same run with a CALL instead of an EXEC: its own
+ * options, the pack and the result are handled in call.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/call.h"
 #include "cli/cli.h"
 #include "cli/config.h"
 #include "cli/drive_opt.h"
@@ -69,6 +73,7 @@ struct exec_opts {
 	struct cli_net net;            /* --net, --publish, or the file's "network" */
 	char **argv;                   /* the command */
 	int argc;
+	struct call_opts *call;        /* arcvm call: the pack and its arguments; NULL for exec */
 };
 
 /* What must be undone; filled as it is acquired. */
@@ -265,15 +270,56 @@ static int parse_option(int c, struct exec_opts *o)
 			return -1;
 		}
 		return 0;
+	case 'a': return call_add_arg(o->call, optarg);
+	case 'o': o->call->out = optarg; return 0;
 	case 'v': o->verbose++; return 0;
-	case 'h': exec_usage(stdout); exit(CLI_OK);
-	default: exec_usage(stderr); return -1;
+	case 'h': o->call ? call_usage(stdout) : exec_usage(stdout); exit(CLI_OK);
+	default: o->call ? call_usage(stderr) : exec_usage(stderr); return -1;
 	}
+}
+
+/* arcvm call takes the options that shape the VM, not those of a command. */
+static const struct option call_options[] = {
+	{ "cpus", required_argument, 0, 'p' }, { "mem", required_argument, 0, 'm' },
+	{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
+	{ "share", required_argument, 0, 's' }, { "timeout", required_argument, 0, 'T' },
+	{ "config", required_argument, 0, 'F' }, { "boot-timeout", required_argument, 0, 'B' },
+	{ "image", required_argument, 0, 'I' }, { "persist", no_argument, 0, 'P' },
+	{ "from-snapshot", required_argument, 0, 'S' },
+	{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' },
+	{ "arg", required_argument, 0, 'a' }, { "out", required_argument, 0, 'o' },
+	{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+};
+
+/* The positional words: CMD for exec (everything from the first), one
+ * PACK for call (options may come before and after it). */
+static int take_positional(int argc, char **argv, struct exec_opts *o)
+{
+	if (o->call) {
+		if (optind >= argc) {
+			cli_error("no pack given (arcvm call [OPTIONS] PACK.ionpack [--arg VALUE]...)");
+			return -1;
+		}
+		if (optind + 1 < argc) {
+			cli_error("unexpected '%s' after the pack (arguments are given with --arg)",
+				  argv[optind + 1]);
+			return -1;
+		}
+		o->call->pack = argv[optind];
+		return 0;
+	}
+	if (optind >= argc) {
+		cli_error("no command given (arcvm exec [OPTIONS] -- CMD [ARGS...])");
+		return -1;
+	}
+	o->argv = argv + optind;
+	o->argc = argc - optind;
+	return 0;
 }
 
 static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 {
-	static const struct option opts[] = {
+	static const struct option exec_options[] = {
 		{ "cpus", required_argument, 0, 'p' }, { "mem", required_argument, 0, 'm' },
 		{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
 		{ "share", required_argument, 0, 's' }, { "env", required_argument, 0, 'e' },
@@ -288,8 +334,10 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 	};
 	int c;
 	optind = 1;
-	/* '+': stop at the first non-option, so CMD's own options stay CMD's. */
-	while ((c = getopt_long(argc, argv, "+tvh", opts, NULL)) != -1) {
+	/* '+': stop at the first non-option, so CMD's own options stay CMD's.
+	 * A call's options may follow its pack ("PACK --arg 1"). */
+	while ((c = getopt_long(argc, argv, o->call ? "vh" : "+tvh",
+				o->call ? call_options : exec_options, NULL)) != -1) {
 		if (c == 'N') {
 			/* --net's value is optional: --net=V, or the next word when
 			 * it reads as one (so "--net -- CMD" is plain user mode). */
@@ -305,10 +353,8 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 			return -1;
 		}
 	}
-	if (optind >= argc) {
-		cli_error("no command given (arcvm exec [OPTIONS] -- CMD [ARGS...])");
+	if (take_positional(argc, argv, o))
 		return -1;
-	}
 	if (o->persist && !o->image) {
 		cli_error("--persist needs --image");
 		return -1;
@@ -326,8 +372,6 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 			  o->machine_opt);
 		return -1;
 	}
-	o->argv = argv + optind;
-	o->argc = argc - optind;
 	return 0;
 }
 
@@ -660,6 +704,29 @@ static bool needs_clean_poweroff(const struct arcvm_vm *vm)
 	return false;
 }
 
+/* The CALL instead of the command: its result or failure, then SHUTDOWN when
+ * the guest has a disk to flush. */
+static int run_call(struct exec_opts *o, struct exec_run *r, struct exec_conn *c,
+		    const struct exec_io *io, bool *graceful)
+{
+	struct exec_result res;
+	exec_session_call(c, o->call->bundle, o->call->bundle_len, io, &res);
+	bool done = res.end == EXEC_END_VALUE || res.end == EXEC_END_CALL_FAIL;
+	int status;
+	if (done) {
+		status = call_finish(o->call, &res);
+	} else if (res.end == EXEC_END_TIMEOUT) {
+		cli_error("the call did not finish within %ld s: stopped the VM", o->timeout);
+		status = EXEC_TIMEOUT_STATUS;
+	} else {
+		status = session_status(o, r, &res);
+	}
+	exec_result_free(&res);
+	if (done && needs_clean_poweroff(r->vm))
+		*graceful = exec_session_shutdown(c, 2000) == 0;
+	return status;
+}
+
 /* Runs the command over the connection, then the copies and, when the
  * guest has a disk to flush, SHUTDOWN. Returns arcvm's exit status;
  * *graceful says the agent was asked to power off. */
@@ -681,13 +748,17 @@ static int run_command(struct exec_opts *o, struct exec_run *r, int fd, bool *gr
 		show_log_tail(r, o->verbose);
 		goto out;
 	}
-	fill_request(o, &e, env);
 	struct exec_io io = {
 		.in_fd = fcntl(STDIN_FILENO, F_GETFD) < 0 ? -1 : STDIN_FILENO,
 		.out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO, .wake_fd = wake_pipe[0],
 		.deadline_ms = o->timeout ? mono_ms() + o->timeout * 1000 : 0,
 		.alive = vm_alive, .opaque = r->vm,
 	};
+	if (o->call) {
+		status = run_call(o, r, &c, &io, graceful);
+		goto out;
+	}
+	fill_request(o, &e, env);
 	if (o->tty)
 		tty_raw(r);
 	exec_session_run(&c, &e, &io, &res);
@@ -774,6 +845,8 @@ static int exec_vm(struct exec_opts *o)
 		return EXEC_FAILED;
 	}
 	install_signals();
+	if (o->call && call_prepare(o->call))
+		goto out;
 	if ((!o->from_snapshot && pick_guest(o, &kernel, &initrd)) || make_private_dir(&r))
 		goto out;
 	cmdline = build_cmdline(o);
@@ -816,9 +889,9 @@ out:
 	return status;
 }
 
-int cli_exec(int argc, char **argv)
+static int exec_or_call(int argc, char **argv, struct call_opts *call)
 {
-	struct exec_opts o = { .boot_timeout = DEFAULT_BOOT_TIMEOUT };
+	struct exec_opts o = { .boot_timeout = DEFAULT_BOOT_TIMEOUT, .call = call };
 	arcvm_config_init(&o.cfg);
 	const char *config = cli_config_arg(argc, argv);
 	int status = EXEC_FAILED;
@@ -828,5 +901,18 @@ int cli_exec(int argc, char **argv)
 	status = exec_vm(&o);
 out:
 	free_opts(&o);
+	return status;
+}
+
+int cli_exec(int argc, char **argv)
+{
+	return exec_or_call(argc, argv, NULL);
+}
+
+int cli_call(int argc, char **argv)
+{
+	struct call_opts call = { 0 };
+	int status = exec_or_call(argc, argv, &call);
+	call_opts_free(&call);
 	return status;
 }

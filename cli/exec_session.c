@@ -158,7 +158,7 @@ int exec_session_hello(struct exec_conn *c, int timeout_ms, char *err, size_t er
 	struct proto_header h;
 	const uint8_t *p;
 	uint16_t lo, hi;
-	if (queue(c, PROTO_HELLO, p4, proto_put_hello(p4, PROTO_VERSION, PROTO_VERSION))) {
+	if (queue(c, PROTO_HELLO, p4, proto_put_hello(p4, PROTO_VERSION_MIN, PROTO_VERSION))) {
 		set_err(err, errlen, "out of memory");
 		return -1;
 	}
@@ -178,9 +178,10 @@ int exec_session_hello(struct exec_conn *c, int timeout_ms, char *err, size_t er
 		return -1;
 	}
 	consume(c, (size_t)size);
-	if (!proto_agree_version(PROTO_VERSION, PROTO_VERSION, lo, hi)) {
-		set_err(err, errlen, "the guest agent speaks protocol versions %u..%u, arcvm speaks %u",
-		     lo, hi, PROTO_VERSION);
+	c->version = proto_agree_version(PROTO_VERSION_MIN, PROTO_VERSION, lo, hi);
+	if (!c->version) {
+		set_err(err, errlen, "the guest agent speaks protocol versions %u..%u, arcvm speaks"
+			" %u..%u", lo, hi, PROTO_VERSION_MIN, PROTO_VERSION);
 		return -1;
 	}
 	return 0;
@@ -214,6 +215,10 @@ struct relay {
 	int in_fd;                 /* -1 once at EOF */
 	bool out_ok, err_ok;
 	bool done;
+	bool call;                 /* a CALL: result frames are expected, not EXIT */
+	const uint8_t *bundle;     /* CALL: the bundle, sent as the queue drains */
+	size_t bundle_len, bundle_sent;
+	size_t value_cap;
 };
 
 static void end_error(struct relay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -225,6 +230,54 @@ static void end_error(struct relay *r, const char *fmt, ...)
 	va_end(ap);
 	r->res->end = EXEC_END_ERROR;
 	r->done = true;
+}
+
+/* The result of a CALL: FILE_DATA pieces bounded by PROTO_CALL_MAX, then
+ * FILE_END with their total; or CALL_FAIL. Only the guest says these. */
+static void call_frame(struct relay *r, const struct proto_header *h, const uint8_t *p)
+{
+	struct exec_result *res = r->res;
+	if (h->type == PROTO_CALL_FAIL) {
+		if (h->length < 4 || memchr(p + 4, 0, h->length - 4) ||
+		    !(res->detail = strndup((const char *)p + 4, h->length - 4))) {
+			end_error(r, "malformed CALL_FAIL frame from the guest agent");
+			return;
+		}
+		proto_get_u32(p, 4, &res->code);
+		res->end = EXEC_END_CALL_FAIL;
+		r->done = true;
+		return;
+	}
+	if (h->type == PROTO_FILE_END) {
+		uint64_t total;
+		if (proto_get_u64(p, h->length, &total) || total != res->value_len) {
+			end_error(r, "the guest sent a %zu-byte result but announced another size",
+				  res->value_len);
+			return;
+		}
+		res->end = EXEC_END_VALUE;
+		r->done = true;
+		return;
+	}
+	if (h->length > PROTO_CALL_MAX - res->value_len) {
+		end_error(r, "the guest's result is larger than %u MiB", PROTO_CALL_MAX >> 20);
+		return;
+	}
+	size_t need = res->value_len + h->length;
+	if (need > r->value_cap) {
+		size_t cap = r->value_cap ? r->value_cap : 64 << 10;
+		while (cap < need)
+			cap *= 2;
+		uint8_t *v = realloc(res->value, cap);
+		if (!v) {
+			end_error(r, "out of memory for the result");
+			return;
+		}
+		res->value = v;
+		r->value_cap = cap;
+	}
+	memcpy(res->value + res->value_len, p, h->length);
+	res->value_len = need;
 }
 
 static void agent_frame(struct relay *r, const struct proto_header *h, const uint8_t *p)
@@ -243,12 +296,25 @@ static void agent_frame(struct relay *r, const struct proto_header *h, const uin
 		r->err_ok = r->err_ok && write_all(r->io->err_fd, p, h->length);
 		break;
 	case PROTO_EXIT:
+		if (r->call) {
+			end_error(r, "unexpected EXIT frame from the guest agent");
+			return;
+		}
 		if (proto_get_exit(p, h->length, &r->res->kind, &r->res->code)) {
 			end_error(r, "malformed EXIT frame from the guest agent");
 			return;
 		}
 		r->res->end = EXEC_END_EXIT;
 		r->done = true;
+		break;
+	case PROTO_FILE_DATA:
+	case PROTO_FILE_END:
+	case PROTO_CALL_FAIL:
+		if (r->call) {
+			call_frame(r, h, p);
+			break;
+		}
+		end_error(r, "unexpected %s frame from the guest agent", proto_type_name(h->type));
 		break;
 	case PROTO_ERROR:
 		agent_error(h, p, r->res->msg, sizeof(r->res->msg));
@@ -324,9 +390,25 @@ static int poll_timeout(const struct exec_io *io, int64_t now)
 	return t < 0 ? 0 : (int)t;
 }
 
+/* Queues more of a CALL bundle while the queue is below TX_HIGH. */
+static void feed_bundle(struct relay *r)
+{
+	while (r->bundle_sent < r->bundle_len && r->c->tx_len < TX_HIGH) {
+		size_t n = r->bundle_len - r->bundle_sent;
+		if (n > PROTO_DATA_CHUNK)
+			n = PROTO_DATA_CHUNK;
+		if (queue(r->c, PROTO_CALL_DATA, r->bundle + r->bundle_sent, n)) {
+			end_error(r, "out of memory");
+			return;
+		}
+		r->bundle_sent += n;
+	}
+}
+
 static void relay_step(struct relay *r, int64_t *last_alive)
 {
 	struct exec_conn *c = r->c;
+	feed_bundle(r);
 	struct pollfd p[3] = {
 		{ .fd = c->fd, .events = POLLIN | (c->tx_len ? POLLOUT : 0) },
 		{ .fd = c->tx_len < TX_HIGH ? r->in_fd : -1, .events = POLLIN },
@@ -384,6 +466,41 @@ int exec_session_run(struct exec_conn *c, const struct proto_exec *req,
 	while (!r.done)
 		relay_step(&r, &last_alive);
 	return 0;
+}
+
+int exec_session_call(struct exec_conn *c, const uint8_t *bundle, size_t len,
+		      const struct exec_io *io, struct exec_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	struct relay r = { .c = c, .io = io, .res = res, .in_fd = -1, .out_ok = true,
+			   .err_ok = true, .call = true, .bundle = bundle, .bundle_len = len };
+	uint8_t p8[8];
+	if (c->version < PROTO_VERSION_CALL) {
+		end_error(&r, "the guest agent speaks protocol version %u, which has no CALL (needs %u)",
+			  c->version, PROTO_VERSION_CALL);
+		return 0;
+	}
+	if (len > PROTO_CALL_MAX) {
+		end_error(&r, "the pack and arguments take %zu bytes, more than %u MiB", len,
+			  PROTO_CALL_MAX >> 20);
+		return 0;
+	}
+	if (queue(c, PROTO_CALL, p8, proto_put_u64(p8, len))) {
+		end_error(&r, "out of memory");
+		return 0;
+	}
+	int64_t last_alive = now_ms();
+	while (!r.done)
+		relay_step(&r, &last_alive);
+	return 0;
+}
+
+void exec_result_free(struct exec_result *res)
+{
+	free(res->value);
+	free(res->detail);
+	res->value = NULL;
+	res->detail = NULL;
 }
 
 /* The copy-out loop proper: frames into fd until FILE_END. */

@@ -16,6 +16,7 @@
 
 struct exec_conn {
 	int fd;          /* non-blocking stream to the agent */
+	uint16_t version;/* agreed in HELLO */
 	uint8_t *rx;     /* PROTO_HEADER_SIZE + PROTO_MAX_PAYLOAD bytes */
 	size_t rx_len;
 	uint8_t *tx;     /* frames not yet written */
@@ -28,6 +29,8 @@ enum exec_end {
 	EXEC_END_TIMEOUT,   /* the deadline passed first */
 	EXEC_END_SIGNAL,    /* the host got signal `code` (from wake_fd) */
 	EXEC_END_ERROR,     /* the agent refused, the stream broke, or the peer died: msg */
+	EXEC_END_VALUE,     /* a CALL returned: value, value_len (the encoded result) */
+	EXEC_END_CALL_FAIL, /* a CALL failed in the guest: code (enum proto_call_fail), detail */
 };
 
 struct exec_result {
@@ -35,7 +38,13 @@ struct exec_result {
 	uint8_t kind;       /* PROTO_EXITED or PROTO_SIGNALED */
 	uint32_t code;
 	char msg[512];
+	uint8_t *value;     /* EXEC_END_VALUE: malloc'd */
+	size_t value_len;
+	char *detail;       /* EXEC_END_CALL_FAIL: the guest's message and trace, malloc'd */
 };
+
+/* Frees value and detail. */
+void exec_result_free(struct exec_result *res);
 
 struct exec_io {
 	int in_fd;          /* forwarded as STDIN; -1: none (EOF at once) */
@@ -61,6 +70,14 @@ int exec_session_hello(struct exec_conn *c, int timeout_ms, char *err, size_t er
  * the command failed); -1 only if *res could not be filled. */
 int exec_session_run(struct exec_conn *c, const struct proto_exec *req,
 		     const struct exec_io *io, struct exec_result *res);
+
+/* Sends CALL with its bundle (proto_encode_call) and relays what the
+ * function prints to io's out_fd/err_fd until the result, a CALL_FAIL, the
+ * deadline, a signal or a failure; *res says which (io->in_fd is unused).
+ * The result is bounded by PROTO_CALL_MAX. The caller frees *res with
+ * exec_result_free. Returns 0, or -1 if *res could not be filled. */
+int exec_session_call(struct exec_conn *c, const uint8_t *bundle, size_t len,
+		      const struct exec_io *io, struct exec_result *res);
 
 /* Fetches guest_path into host_path: written to a temporary file beside it
  * and renamed over it once complete, so host_path is never half-written.

@@ -65,6 +65,7 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  run        boot a kernel with its serial console on this terminal\n"
 	      "  exec       run a command in a fresh micro-VM and return its status\n"
+	      "  call       run an IonVM function (an IonPack) in a fresh micro-VM, return its value\n"
 	      "  api        serve Firecracker's REST API for one micro-VM on a Unix socket\n"
 	      "  snapshot   snapshot create (through `arcvm api`) or restore a VM snapshot\n"
 	      "  image      build a Debian root filesystem image for exec --image\n"
@@ -97,6 +98,8 @@ int main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "exec") == 0)
 		return cli_exec(argc - 1, argv + 1);
+	if (strcmp(cmd, "call") == 0)
+		return cli_call(argc - 1, argv + 1);
 	if (strcmp(cmd, "api") == 0)
 		return cli_api(argc - 1, argv + 1);
 	if (strcmp(cmd, "snapshot") == 0)

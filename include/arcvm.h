@@ -451,6 +451,50 @@ int arcvm_vm_restore(const struct arcvm_restore *r, struct arcvm_vm **out,
 /* True when /dev/kvm is PVM (kvm_pvm), which cannot boot an unmodified Linux. */
 bool arcvm_host_is_pvm(void);
 
+/*
+ * arcvm call from C: run an IonVM function in a running VM's guest agent
+ * (arcvm-init as PID 1: the built-in initramfs booted with `rdinit=/sbin/
+ * arcvm-init arcvm.agent=1 arcvm.modules=1`, or a snapshot of it) and get
+ * its value back. Values are in the encoding of docs/ionvm-call.md;
+ * ion_literal_encode / ion_literal_format (ion/include/ion.h, linked into
+ * libarcvm) turn them into text and back.
+ */
+enum arcvm_call_guest_error {
+	ARCVM_CALL_OK = 0,       /* value holds the result */
+	ARCVM_CALL_RAISED = 1,   /* the function raised an uncaught error: message has the trace */
+	ARCVM_CALL_REFUSED = 2,  /* classes that do not load there, the wrong number of arguments,
+	                          * a function or pid among the values */
+	ARCVM_CALL_STUCK = 3,    /* every process in the guest waits forever */
+};
+
+struct arcvm_call_result {
+	uint8_t *value;          /* ARCVM_CALL_OK: the encoded result, malloc'd */
+	size_t value_len;
+	int guest_error;         /* enum arcvm_call_guest_error */
+	char *message;           /* otherwise: the guest's message (and stack trace), malloc'd */
+};
+
+/* Runs the entry point (manifest main-class and entry-point) of the IonPack
+ * at pack_path in vm, which must be Running with cfg.vsock_uds_path set,
+ * with `args`: one encoded tuple of the arguments (args_len bytes). Waits
+ * for the agent to listen on vsock port 1024 (a VM just booted), sends the
+ * pack's classes and the arguments, and fills *res. Everything, boot wait
+ * included, is bounded by timeout_ms (-1: no bound).
+ *
+ * Returns 0 once the guest answered: with res->guest_error 0 the value is in
+ * res->value, else res->message says why there is none. Fails with
+ * ARCVM_E_NOT_FOUND / ARCVM_E_FORMAT for a pack that cannot be read or does
+ * not load (checked on the host first), ARCVM_E_BAD_STATE when the VM is not
+ * Running or stops, ARCVM_E_BUSY when the timeout ran out, ARCVM_E_FORMAT
+ * for a malformed answer from the guest, ARCVM_E_IO when the agent refused
+ * or the connection broke; *res is then empty. What the function prints goes
+ * to the log callback (ARCVM_LOG_INFO). The VM keeps running; the caller
+ * stops it. Thread: any thread (it only talks to the guest over the vsock
+ * socket), one call per VM at a time. Free *res with arcvm_call_result_free. */
+int arcvm_call(struct arcvm_vm *vm, const char *pack_path, const void *args, size_t args_len,
+	       int timeout_ms, struct arcvm_call_result *res, struct arcvm_error *err);
+void arcvm_call_result_free(struct arcvm_call_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -99,6 +99,7 @@ struct enc {
 	struct ion_vm *vm;
 	struct ion_buf b;
 	int rc;
+	int copy_only; /* refuse functions and natives (ion_vm_call_copy) */
 };
 
 static void put_le(struct enc *e, uint64_t v, int n)
@@ -154,7 +155,9 @@ static void enc_obj(struct enc *e, ion_value v, int depth)
 			enc_value(e, o->props[i].val, depth + 1);
 		}
 	} else {
-		e->rc = ion_vm_fail(e->vm, ION_E_INVALID, "a closure cannot be encoded");
+		e->rc = ion_vm_fail(e->vm, ION_E_INVALID, e->copy_only ?
+				    "a function cannot be copied out of the VM" :
+				    "a closure cannot be encoded");
 	}
 }
 
@@ -175,6 +178,8 @@ static void enc_value(struct enc *e, ion_value v, int depth)
 	} else if (ion_is_atom(v)) {
 		put_le(e, ION_K_ATOM, 1);
 		put_str16(e, ion_as_atom(v)->name, ion_as_atom(v)->len);
+	} else if (e->copy_only && (ion_is_func(v) || ion_is_native(v))) {
+		e->rc = ion_vm_fail(e->vm, ION_E_INVALID, "a function cannot be copied out of the VM");
 	} else if (ion_is_func(v)) {
 		const struct ion_func *f = ion_as_func(v);
 		put_le(e, ION_K_FUNCREF, 1);
@@ -184,15 +189,16 @@ static void enc_value(struct enc *e, ion_value v, int depth)
 		put_le(e, ION_K_NATIVE, 1);
 		put_str16(e, ion_as_native(v)->name, strlen(ion_as_native(v)->name));
 	} else if (ion_is_pid(v)) {
-		e->rc = ion_vm_fail(e->vm, ION_E_INVALID, "a pid cannot be encoded");
+		e->rc = ion_vm_fail(e->vm, ION_E_INVALID, e->copy_only ?
+				    "a pid cannot be copied out of the VM" : "a pid cannot be encoded");
 	} else {
 		enc_obj(e, v, depth);
 	}
 }
 
-int ion_vm_encode(struct ion_vm *vm, ion_value v, uint8_t **out, size_t *len)
+static int encode(struct ion_vm *vm, ion_value v, int copy_only, uint8_t **out, size_t *len)
 {
-	struct enc e = { .vm = vm };
+	struct enc e = { .vm = vm, .copy_only = copy_only };
 	enc_value(&e, v, 0);
 	if (!e.rc && e.b.oom)
 		e.rc = ion_vm_fail(vm, ION_E_NOMEM, "out of memory");
@@ -205,7 +211,26 @@ int ion_vm_encode(struct ion_vm *vm, ion_value v, uint8_t **out, size_t *len)
 	return 0;
 }
 
-int ion_vm_call_encoded(struct ion_vm *vm, const char *cls, const char *fn,
+int ion_vm_encode(struct ion_vm *vm, ion_value v, uint8_t **out, size_t *len)
+{
+	return encode(vm, v, 0, out, len);
+}
+
+/* The first function or native inside a decoded value, or NULL. */
+static const struct ion_kconst *find_function(const struct ion_kconst *k)
+{
+	if (k->kind == ION_K_FUNCREF || k->kind == ION_K_NATIVE)
+		return k;
+	if (k->kind == ION_K_TUPLE || k->kind == ION_K_ARRAY || k->kind == ION_K_OBJECT)
+		for (uint32_t i = 0; i < k->n; i++) {
+			const struct ion_kconst *f = find_function(&k->items[i]);
+			if (f)
+				return f;
+		}
+	return NULL;
+}
+
+static int call_encoded(struct ion_vm *vm, const char *cls, const char *fn, int copy_only,
 			const void *args, size_t len, uint8_t **out, size_t *outlen)
 {
 	struct ion_class *c = cls ? ion_vm_find_class(vm, cls, strlen(cls)) : NULL;
@@ -227,6 +252,9 @@ int ion_vm_call_encoded(struct ion_vm *vm, const char *cls, const char *fn,
 	ion_vm_reset_results(vm);
 	if (k.kind != ION_K_TUPLE && k.kind != ION_K_ARRAY)
 		rc = ion_vm_fail(vm, ION_E_INVALID, "arguments must be an encoded tuple or array");
+	else if (copy_only && find_function(&k))
+		rc = ion_vm_fail(vm, ION_E_INVALID, "argument %s: a function cannot be copied into the VM",
+				 find_function(&k)->s.s);
 	else if (k.n != f->arity)
 		rc = ion_vm_fail(vm, ION_E_INVALID, "%s.%s takes %u arguments, %u given", cls, fn,
 				 f->arity, k.n);
@@ -238,5 +266,17 @@ int ion_vm_call_encoded(struct ion_vm *vm, const char *cls, const char *fn,
 	const ion_value *items = k.kind == ION_K_TUPLE ? ((struct ion_tuple *)ion_as_obj(tuple))->items :
 						       ((struct ion_array *)ion_as_obj(tuple))->items;
 	rc = ion_vm_run_func(vm, f, items, f->arity, &result);
-	return rc ? rc : ion_vm_encode(vm, result, out, outlen);
+	return rc ? rc : encode(vm, result, copy_only, out, outlen);
+}
+
+int ion_vm_call_encoded(struct ion_vm *vm, const char *cls, const char *fn,
+			const void *args, size_t len, uint8_t **out, size_t *outlen)
+{
+	return call_encoded(vm, cls, fn, 0, args, len, out, outlen);
+}
+
+int ion_vm_call_copy(struct ion_vm *vm, const char *cls, const char *fn,
+		     const void *args, size_t len, uint8_t **out, size_t *outlen)
+{
+	return call_encoded(vm, cls, fn, 1, args, len, out, outlen);
 }

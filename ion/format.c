@@ -32,7 +32,8 @@ void ion_buf_put(struct ion_buf *b, const char *s, size_t n)
 		b->p = np;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->n, s, n);
+	if (n)
+		memcpy(b->p + b->n, s, n);
 	b->n += n;
 	b->p[b->n] = 0;
 }

@@ -73,10 +73,12 @@ $(ION_FUZZ_DIR)/%: ion/tests/fuzz/%.c $(ION_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(ION_FUZZ_FLAGS) -o $@ $< $(ION_SRCS) $(ION_LIBS)
 
-fuzz-ion: $(ION_FUZZ_DIR)/fuzz_ionc $(ION_FUZZ_DIR)/fuzz_pack $(ION_DIR)/ionasm
-	@mkdir -p $(ION_FUZZ_DIR)/corpus-ionc $(ION_FUZZ_DIR)/corpus-pack
+fuzz-ion: $(ION_FUZZ_DIR)/fuzz_ionc $(ION_FUZZ_DIR)/fuzz_pack $(ION_FUZZ_DIR)/fuzz_value $(ION_DIR)/ionasm
+	@mkdir -p $(ION_FUZZ_DIR)/corpus-ionc $(ION_FUZZ_DIR)/corpus-pack $(ION_FUZZ_DIR)/corpus-value
+	printf '%s' '{#P{x/we: [1, 2.5, "a\\x00", ok, 1-2i]}, nil, true, -inf}' > $(ION_FUZZ_DIR)/corpus-value/seed
 	$(ION_DIR)/ionasm ion/tests/fuzz/seed.ionasm -o $(ION_FUZZ_DIR)/corpus-pack/seed.ionpack
 	grep -v '^.manifest' ion/tests/fuzz/seed.ionasm > $(ION_FUZZ_DIR)/seed-class.ionasm
 	$(ION_DIR)/ionasm $(ION_FUZZ_DIR)/seed-class.ionasm -o $(ION_FUZZ_DIR)/corpus-ionc/seed.ionc
 	$(ION_FUZZ_DIR)/fuzz_ionc -max_total_time=$(FUZZ_SECONDS) $(ION_FUZZ_DIR)/corpus-ionc
 	$(ION_FUZZ_DIR)/fuzz_pack -max_total_time=$(FUZZ_SECONDS) $(ION_FUZZ_DIR)/corpus-pack
+	$(ION_FUZZ_DIR)/fuzz_value -max_total_time=$(FUZZ_SECONDS) $(ION_FUZZ_DIR)/corpus-value

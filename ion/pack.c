@@ -166,6 +166,11 @@ static int load_class_entry(struct ion_vm *vm, zip_t *z, zip_uint64_t idx, const
 	struct ion_unit *u;
 	char err[1024];
 	rc = ion_unit_decode(data, len, &u, err, sizeof err);
+	if (!rc && vm->on_class && vm->on_class(vm->on_class_opaque, name, data, len)) {
+		ion_unit_free(u);
+		rc = ION_E_NOMEM;
+		snprintf(err, sizeof err, "out of memory");
+	}
 	free(data);
 	if (rc)
 		return ion_vm_fail(vm, rc, "pack entry %s: %s", name, err);

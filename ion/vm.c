@@ -93,6 +93,12 @@ void ion_vm_free(struct ion_vm *vm)
 	free(vm);
 }
 
+void ion_vm_on_class(struct ion_vm *vm, ion_class_fn fn, void *opaque)
+{
+	vm->on_class = fn;
+	vm->on_class_opaque = opaque;
+}
+
 const char *ion_vm_manifest(const struct ion_vm *vm, const char *key)
 {
 	for (uint32_t i = 0; i < vm->nmanifest; i++)

@@ -49,6 +49,8 @@ struct ion_vm {
 
 	struct ion_manifest_entry *manifest;
 	uint32_t nmanifest;
+	ion_class_fn on_class;       /* ion_vm_on_class: sees each pack class's bytes */
+	void *on_class_opaque;
 
 	struct ion_sched sched;
 

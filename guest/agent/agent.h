@@ -32,6 +32,10 @@ int agent_send_error(int conn, int err, const char *fmt, ...) __attribute__((for
  * explaining why nothing ran) was sent, -1 when the connection is unusable. */
 int agent_run_exec(int conn, const struct proto_exec *e, uint8_t *rx, size_t *rx_len);
 
+/* Runs one CALL bundle (call.c) and sends its result, CALL_FAIL or ERROR.
+ * 0 when the answer was sent, -1 when the connection is unusable. */
+int agent_run_call(int conn, const uint8_t *bundle, size_t len);
+
 #define AGENT_RX_SIZE (PROTO_HEADER_SIZE + PROTO_MAX_PAYLOAD)
 
 #endif

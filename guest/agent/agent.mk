@@ -5,9 +5,13 @@
 AGENT_SRCS := $(wildcard guest/agent/*.c)
 GUEST_AGENT := $(BUILD)/guest/arcvm-init
 
-$(GUEST_AGENT): $(AGENT_SRCS) $(wildcard guest/agent/*.h) guest/agent/agent.mk
+# It links libion for CALL (guest/agent/call.c). Only the objects it uses
+# are pulled from the archive: the pack reader (pack.o, libzip, which Debian
+# ships only as a shared library) is not among them, since the host opens
+# the pack and sends its classes.
+$(GUEST_AGENT): $(AGENT_SRCS) $(wildcard guest/agent/*.h) guest/agent/agent.mk $(BUILD)/ion/libion.a
 	@mkdir -p $(dir $@)
-	$(CC) -static -O2 -s -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $(AGENT_SRCS)
+	$(CC) -static -O2 -s -std=gnu11 -D_GNU_SOURCE $(WARN) -I. -o $@ $(AGENT_SRCS) $(BUILD)/ion/libion.a -lm
 
 # The initramfs carries it as /sbin/arcvm-init (mkinitrd.sh copies the file
 # named by ARCVM_INIT_BIN when set).

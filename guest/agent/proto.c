@@ -317,6 +317,113 @@ void proto_exec_free(struct proto_exec *e)
 	e->env = NULL;
 }
 
+/* ---- CALL bundle ---- */
+
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 1 && n <= PROTO_CALL_NAME;
+}
+
+int proto_encode_call(const struct proto_call *c, uint8_t **out, size_t *out_len)
+{
+	if (!name_ok(c->cls) || !name_ok(c->fn) || c->nclasses < 1 ||
+	    c->nclasses > PROTO_CALL_CLASSES)
+		return PROTO_E_BAD;
+	uint64_t size = 2 + strlen(c->cls) + 2 + strlen(c->fn) + 4 + 4 + (uint64_t)c->args_len;
+	for (uint32_t i = 0; i < c->nclasses; i++)
+		size += 4 + (uint64_t)c->class_len[i];
+	if (size > PROTO_CALL_MAX)
+		return PROTO_E_BIG;
+	uint8_t *b = malloc(size), *p = b;
+	if (!b)
+		return -ENOMEM;
+	const char *names[2] = { c->cls, c->fn };
+	for (int k = 0; k < 2; k++) {
+		put16(p, (uint16_t)strlen(names[k]));
+		memcpy(p + 2, names[k], strlen(names[k]));
+		p += 2 + strlen(names[k]);
+	}
+	put32(p, c->nclasses);
+	p += 4;
+	for (uint32_t i = 0; i < c->nclasses; i++) {
+		put32(p, c->class_len[i]);
+		memcpy(p + 4, c->class_data[i], c->class_len[i]);
+		p += 4 + c->class_len[i];
+	}
+	put32(p, c->args_len);
+	if (c->args_len)
+		memcpy(p + 4, c->args, c->args_len);
+	*out = b;
+	*out_len = (size_t)size;
+	return 0;
+}
+
+/* Takes a u32-length blob at *off; NULL (and *off unchanged) when it runs
+ * past len. */
+static const uint8_t *take_blob(const uint8_t *p, size_t len, size_t *off, uint32_t *n)
+{
+	if (len - *off < 4)
+		return NULL;
+	uint32_t l = get32(p + *off);
+	if (l > len - *off - 4)
+		return NULL;
+	*n = l;
+	*off += 4;
+	const uint8_t *b = p + *off;
+	*off += l;
+	return b;
+}
+
+static bool take_name(const uint8_t *p, size_t len, size_t *off, char *out)
+{
+	if (len - *off < 2)
+		return false;
+	uint16_t n = get16(p + *off);
+	if (n < 1 || n > PROTO_CALL_NAME || n > len - *off - 2 || memchr(p + *off + 2, 0, n))
+		return false;
+	memcpy(out, p + *off + 2, n);
+	out[n] = '\0';
+	*off += 2 + (size_t)n;
+	return true;
+}
+
+int proto_decode_call(const uint8_t *p, size_t len, struct proto_call *c)
+{
+	struct proto_call d = { .nclasses = 0 };
+	size_t off = 0;
+	if (len > PROTO_CALL_MAX || !take_name(p, len, &off, d.cls) ||
+	    !take_name(p, len, &off, d.fn) || len - off < 4)
+		return PROTO_E_BAD;
+	d.nclasses = get32(p + off);
+	off += 4;
+	/* Each class takes at least its 4-byte length: bound the count by
+	 * what is left before allocating for it. */
+	if (d.nclasses < 1 || d.nclasses > PROTO_CALL_CLASSES || d.nclasses > (len - off) / 4)
+		return PROTO_E_BAD;
+	d.class_data = calloc(d.nclasses, sizeof(*d.class_data));
+	d.class_len = calloc(d.nclasses, sizeof(*d.class_len));
+	bool ok = d.class_data && d.class_len;
+	for (uint32_t i = 0; ok && i < d.nclasses; i++)
+		ok = (d.class_data[i] = take_blob(p, len, &off, &d.class_len[i])) != NULL;
+	if (ok)
+		ok = (d.args = take_blob(p, len, &off, &d.args_len)) != NULL && off == len;
+	if (!ok) {
+		proto_call_free(&d);
+		return PROTO_E_BAD;
+	}
+	*c = d;
+	return 0;
+}
+
+void proto_call_free(struct proto_call *c)
+{
+	free(c->class_data);
+	free(c->class_len);
+	c->class_data = NULL;
+	c->class_len = NULL;
+}
+
 const char *proto_type_name(uint8_t type)
 {
 	static const char *const names[] = {
@@ -325,7 +432,8 @@ const char *proto_type_name(uint8_t type)
 		[PROTO_STDERR] = "STDERR", [PROTO_WINCH] = "WINCH", [PROTO_SIGNAL] = "SIGNAL",
 		[PROTO_EXIT] = "EXIT", [PROTO_COPY_OUT] = "COPY_OUT",
 		[PROTO_FILE_DATA] = "FILE_DATA", [PROTO_FILE_END] = "FILE_END",
-		[PROTO_ERROR] = "ERROR", [PROTO_SHUTDOWN] = "SHUTDOWN",
+		[PROTO_ERROR] = "ERROR", [PROTO_SHUTDOWN] = "SHUTDOWN", [PROTO_CALL] = "CALL",
+		[PROTO_CALL_DATA] = "CALL_DATA", [PROTO_CALL_FAIL] = "CALL_FAIL",
 	};
 	if (type < PROTO_HELLO || type > PROTO_TYPE_MAX)
 		return "?";

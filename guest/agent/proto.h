@@ -21,12 +21,17 @@
 #include <stdint.h>
 
 #define PROTO_MAGIC 0x5841u          /* bytes 'A' 'X' */
-#define PROTO_VERSION 1u             /* the only version this code speaks */
+#define PROTO_VERSION 2u             /* the newest version this code speaks */
+#define PROTO_VERSION_MIN 1u         /* the oldest (1: no CALL) */
+#define PROTO_VERSION_CALL 2u        /* CALL needs at least this version */
 #define PROTO_HEADER_SIZE 8u
 #define PROTO_MAX_PAYLOAD (1u << 20) /* 1 MiB: bounds every buffer on both sides */
 #define PROTO_DATA_CHUNK (32u << 10) /* data frames are sent in pieces of at most this */
 #define PROTO_MAX_ARGS 4096u         /* argv and env entries each */
 #define PROTO_PORT 1024u             /* the agent's vsock port */
+#define PROTO_CALL_MAX (256u << 20)  /* bytes of a CALL bundle, and of its encoded result */
+#define PROTO_CALL_CLASSES 4096u     /* classes in a CALL bundle (a pack's entry bound) */
+#define PROTO_CALL_NAME 255u         /* bytes of a class or function name */
 
 enum proto_type {
 	PROTO_HELLO = 1,     /* both ways, first frame: u16 min, u16 max version */
@@ -43,7 +48,10 @@ enum proto_type {
 	PROTO_FILE_END = 12, /* guest: u64 total size; the file is complete */
 	PROTO_ERROR = 13,    /* either: u32 errno value, then a UTF-8 message */
 	PROTO_SHUTDOWN = 14, /* host: sync and power the VM off (empty) */
-	PROTO_TYPE_MAX = PROTO_SHUTDOWN,
+	PROTO_CALL = 15,     /* host (v2): u64 bundle size; CALL_DATA frames carry the bundle */
+	PROTO_CALL_DATA = 16,/* host (v2): the next bytes of the CALL bundle */
+	PROTO_CALL_FAIL = 17,/* guest (v2): u32 reason, then a UTF-8 message (and stack trace) */
+	PROTO_TYPE_MAX = PROTO_CALL_FAIL,
 };
 
 enum proto_exit_kind {
@@ -65,6 +73,27 @@ struct proto_exec {
 	uint32_t envc;
 	const char **argv;   /* argc entries + NULL, allocated by the decoder */
 	const char **env;    /* envc "K=V" entries + NULL, allocated by the decoder */
+};
+
+/* Why a CALL produced no result (PROTO_CALL_FAIL). */
+enum proto_call_fail {
+	PROTO_CALL_RAISED = 1,  /* the function ended with an uncaught error: message + trace */
+	PROTO_CALL_REFUSED = 2, /* the classes did not load, the arguments did not fit, or the
+	                         * result was not copyable (a function, a pid) */
+	PROTO_CALL_STUCK = 3,   /* every process waits forever (a deadlock) */
+};
+
+/* A decoded CALL bundle (docs/exec-protocol.md): the classes of a pack, the
+ * function to run and its encoded arguments. Pointers point into the
+ * bundle; the two names are NUL-terminated copies. */
+struct proto_call {
+	char cls[PROTO_CALL_NAME + 1];
+	char fn[PROTO_CALL_NAME + 1];
+	uint32_t nclasses;
+	const uint8_t **class_data; /* allocated by the decoder (proto_call_free) */
+	uint32_t *class_len;
+	const uint8_t *args;        /* encoded tuple or array (docs/ionvm-call.md) */
+	uint32_t args_len;
 };
 
 struct proto_header {
@@ -129,6 +158,15 @@ int proto_encode_exec(const struct proto_exec *e, uint8_t **out, size_t *out_len
  * lacking its NUL, a NUL inside a string, an empty argv[0], trailing bytes. */
 int proto_decode_exec(const uint8_t *p, size_t len, struct proto_exec *e);
 void proto_exec_free(struct proto_exec *e);
+
+/* CALL bundle. The encoder fills a malloc'd buffer; PROTO_E_BIG past
+ * PROTO_CALL_MAX, PROTO_E_BAD for empty or over-long names, no classes or
+ * too many. The decoder checks every length against the end, the counts
+ * against their bounds, names for NULs, and that nothing trails; it
+ * allocates nothing on failure. */
+int proto_encode_call(const struct proto_call *c, uint8_t **out, size_t *out_len);
+int proto_decode_call(const uint8_t *p, size_t len, struct proto_call *c);
+void proto_call_free(struct proto_call *c);
 
 /* A name for a type ("EXEC"), or "?" - for messages. */
 const char *proto_type_name(uint8_t type);

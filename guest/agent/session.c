@@ -1,7 +1,7 @@
 /*
  * session.c - one host connection: HELLO both ways, then requests in turn
- * (EXEC, COPY_OUT, SHUTDOWN) until the host closes the stream. Runs in a
- * process of its own, forked by PID 1 (init.c).
+ * (EXEC, CALL, COPY_OUT, SHUTDOWN) until the host closes the stream. Runs in
+ * a process of its own, forked by PID 1 (init.c).
  */
 #include "agent.h"
 
@@ -130,10 +130,13 @@ static void shutdown_vm(int conn)
 	agent_send_error(conn, errno, "power off failed: %s", strerror(errno));
 }
 
+/* The version agreed with the host in HELLO. */
+static uint16_t version;
+
 static int hello(int conn, uint8_t *rx, size_t *rx_len)
 {
 	uint8_t p[4];
-	if (agent_send(conn, PROTO_HELLO, p, proto_put_hello(p, PROTO_VERSION, PROTO_VERSION)))
+	if (agent_send(conn, PROTO_HELLO, p, proto_put_hello(p, PROTO_VERSION_MIN, PROTO_VERSION)))
 		return -1;
 	struct proto_header h;
 	const uint8_t *payload;
@@ -144,12 +147,51 @@ static int hello(int conn, uint8_t *rx, size_t *rx_len)
 		return -1;
 	}
 	consume(rx, rx_len, (size_t)size);
-	if (!proto_agree_version(PROTO_VERSION, PROTO_VERSION, lo, hi)) {
-		agent_send_error(conn, EPROTONOSUPPORT, "no common protocol version: agent speaks %u,"
-				 " host %u..%u", PROTO_VERSION, lo, hi);
+	version = proto_agree_version(PROTO_VERSION_MIN, PROTO_VERSION, lo, hi);
+	if (!version) {
+		agent_send_error(conn, EPROTONOSUPPORT, "no common protocol version: agent speaks"
+				 " %u..%u, host %u..%u", PROTO_VERSION_MIN, PROTO_VERSION, lo, hi);
 		return -1;
 	}
 	return 0;
+}
+
+/* CALL: the bundle arrives in CALL_DATA frames adding up to exactly the
+ * announced size, which is bounded before anything is allocated. */
+static int call(int conn, const uint8_t *payload, uint32_t length, uint8_t *rx, size_t *rx_len)
+{
+	uint64_t size;
+	if (version < PROTO_VERSION_CALL || proto_get_u64(payload, length, &size) ||
+	    size > PROTO_CALL_MAX) {
+		agent_send_error(conn, EPROTO, "malformed CALL frame");
+		return -1;
+	}
+	uint8_t *bundle = malloc(size ? size : 1);
+	uint64_t got = 0;
+	if (!bundle) {
+		agent_send_error(conn, ENOMEM, "no memory for a %llu-byte CALL", (unsigned long long)size);
+		return -1;
+	}
+	while (got < size) {
+		struct proto_header h;
+		const uint8_t *p;
+		long fsize = recv_frame(conn, rx, rx_len, &h, &p);
+		if (fsize <= 0 || h.type != PROTO_CALL_DATA || h.length > size - got) {
+			free(bundle);
+			if (fsize > 0)
+				agent_send_error(conn, EPROTO, "expected CALL_DATA (%llu more bytes)",
+						 (unsigned long long)(size - got));
+			return -1;
+		}
+		memcpy(bundle + got, p, h.length);
+		got += h.length;
+		consume(rx, rx_len, (size_t)fsize);
+	}
+	int rc = agent_setup_error ?
+		agent_send_error(conn, EIO, "guest setup failed: %s", agent_setup_error) :
+		agent_run_call(conn, bundle, (size_t)size);
+	free(bundle);
+	return rc;
 }
 
 /* Handles a request frame; 0 to go on, -1 to close the connection. */
@@ -177,6 +219,17 @@ static int request(int conn, const struct proto_header *h, const uint8_t *payloa
 	if (h->type == PROTO_SHUTDOWN) {
 		shutdown_vm(conn);
 		return -1;
+	}
+	if (h->type == PROTO_CALL) {
+		uint8_t p8[8];
+		uint32_t length = h->length;
+		if (length > sizeof(p8)) {
+			agent_send_error(conn, EPROTO, "malformed CALL frame");
+			return -1;
+		}
+		memcpy(p8, payload, length);   /* rx is reused for the data frames */
+		consume(rx, rx_len, size);
+		return call(conn, p8, length, rx, rx_len);
 	}
 	if (h->type != PROTO_EXEC) {
 		agent_send_error(conn, EPROTO, "unexpected %s frame", proto_type_name(h->type));

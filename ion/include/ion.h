@@ -81,6 +81,30 @@ int ion_vm_run(struct ion_vm *vm, const char *cls, const char *fn,
 int ion_vm_call_encoded(struct ion_vm *vm, const char *cls, const char *fn,
 			const void *args, size_t len, uint8_t **out, size_t *outlen);
 int ion_vm_encode(struct ion_vm *vm, ion_value v, uint8_t **out, size_t *len);
+/* The same for values that cross a machine boundary (arcvm call): a
+ * function or native among the arguments or in the result is refused
+ * (ION_E_INVALID) instead of being passed by name. */
+int ion_vm_call_copy(struct ion_vm *vm, const char *cls, const char *fn,
+		     const void *args, size_t len, uint8_t **out, size_t *outlen);
+
+/* The literal text form of copyable values (docs/ionvm-call.md): nil true
+ * false, 42 -1.5e3 nan -inf, 1+2i, "bytes\x00", atoms ok / 'any atom',
+ * {tuple}, [array], #Type{key: v, key/we: v}. ion_literal_encode parses
+ * text strictly into the value encoding (malloc'd *out); on a syntax error
+ * it returns ION_E_INVALID with err naming the offset and the problem.
+ * ion_literal_format prints an encoded value in the same syntax (malloc'd,
+ * NUL-terminated), or returns NULL with err set when the bytes are not a
+ * well-formed copyable value (functions included). Neither needs a VM. */
+int ion_literal_encode(const char *text, size_t len, uint8_t **out, size_t *outlen,
+		       char *err, size_t errlen);
+char *ion_literal_format(const void *enc, size_t len, char *err, size_t errlen);
+
+/* Called with the bytes of each class file as ion_vm_load_pack_* reads it
+ * (after the class decoded and verified), so an embedder can forward a
+ * pack's classes elsewhere (arcvm call ships them to its guest). A non-zero
+ * return fails the load with ION_E_NOMEM. NULL removes the callback. */
+typedef int (*ion_class_fn)(void *opaque, const char *name, const void *data, size_t len);
+void ion_vm_on_class(struct ion_vm *vm, ion_class_fn fn, void *opaque);
 
 /* Display form of the last successful run's result, computed while its
  * process still lived (so __tostring methods ran); NULL before any run. */

@@ -138,8 +138,10 @@ class IonPackBuilder:
                 return fn
         return None
 
-    def link_check(self):
-        """Raise BuildError if the VM's linker would reject the pack."""
+    def link_check(self, for_call=False):
+        """Raise BuildError if the VM's linker would reject the pack. With
+        for_call the entry point may take any number of arguments: `arcvm
+        call` passes them (ionvm passes 0, or 1: the command line)."""
         manifest = self.manifest()
         if not self.classes:
             raise BuildError("the pack has no classes")
@@ -147,7 +149,7 @@ class IonPackBuilder:
         if entry is None:
             raise BuildError("entry point %s.%s does not exist"
                              % (self._main_class, self._entry_point))
-        if entry.arity > 1 or entry.upvalues:
+        if (entry.arity > 1 and not for_call) or entry.upvalues:
             raise BuildError("entry point %s.%s must have arity 0 or 1 and no upvalues"
                              % (self._main_class, self._entry_point))
         for cname, fns in self.classes.items():
@@ -183,9 +185,11 @@ class IonPackBuilder:
         """{class name: .ionc bytes} for every class."""
         return {name: encode_class(name, fns) for name, fns in self.classes.items()}
 
-    def build(self, out):
-        """Write the pack to out: a binary file object or a path."""
-        manifest = self.link_check()
+    def build(self, out, for_call=False):
+        """Write the pack to out: a binary file object or a path. for_call:
+        a pack for `arcvm call`, whose entry point may take any number of
+        arguments (see link_check)."""
+        manifest = self.link_check(for_call)
         classes = self.class_bytes()
         entries = [(MANIFEST_PATH, manifest.encode("utf-8"))]
         entries += [("classes/%s.ionc" % name, data) for name, data in classes.items()]

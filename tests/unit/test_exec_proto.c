@@ -232,6 +232,93 @@ static void test_exec_encoder_limits(void **state)
 	free(huge);
 }
 
+/* ---- CALL bundle ---- */
+
+static uint8_t *sample_call(size_t *len)
+{
+	static const uint8_t c0[] = { 1, 2, 3 }, c1[] = { 9 }, enc[] = { 7, 0, 0, 0, 0 };
+	const uint8_t *data[] = { c0, c1 };
+	uint32_t lens[] = { sizeof(c0), sizeof(c1) };
+	struct proto_call c = { .cls = "Main", .fn = "main", .nclasses = 2, .class_data = data,
+				.class_len = lens, .args = enc, .args_len = sizeof(enc) };
+	uint8_t *b;
+	assert_int_equal(proto_encode_call(&c, &b, len), 0);
+	return b;
+}
+
+static void test_call_round_trip(void **state)
+{
+	size_t len;
+	uint8_t *b = sample_call(&len);
+	/* As docs/exec-protocol.md draws it. */
+	static const uint8_t want[] = { 4, 0, 'M', 'a', 'i', 'n', 4, 0, 'm', 'a', 'i', 'n',
+		2, 0, 0, 0, 3, 0, 0, 0, 1, 2, 3, 1, 0, 0, 0, 9, 5, 0, 0, 0, 7, 0, 0, 0, 0 };
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(b, want, len);
+	struct proto_call d;
+	assert_int_equal(proto_decode_call(b, len, &d), 0);
+	assert_string_equal(d.cls, "Main");
+	assert_string_equal(d.fn, "main");
+	assert_int_equal(d.nclasses, 2);
+	assert_int_equal(d.class_len[0], 3);
+	assert_memory_equal(d.class_data[0], "\1\2\3", 3);
+	assert_int_equal(d.class_len[1], 1);
+	assert_int_equal(d.args_len, 5);
+	assert_ptr_equal(d.args, b + 32);
+	proto_call_free(&d);
+	free(b);
+}
+
+/* Every truncation, one byte too many, and hostile counts and lengths. */
+static void test_call_hostile(void **state)
+{
+	size_t len;
+	uint8_t *b = sample_call(&len);
+	struct proto_call d;
+	for (size_t n = 0; n < len; n++)
+		assert_int_equal(proto_decode_call(b, n, &d), PROTO_E_BAD);
+	uint8_t *pad = malloc(len + 1);
+	memcpy(pad, b, len);
+	pad[len] = 0;
+	assert_int_equal(proto_decode_call(pad, len + 1, &d), PROTO_E_BAD);
+	free(pad);
+	static const struct { size_t off; uint8_t v; } flips[] = {
+		{ 0, 0 },      /* empty class name */
+		{ 2, 0 },      /* NUL in the class name */
+		{ 15, 0x10 },  /* nclasses = 0x10000002: over the bound */
+		{ 12, 0 },     /* nclasses = 0 */
+		{ 12, 200 },   /* nclasses beyond what the bytes can hold */
+		{ 19, 0x80 },  /* a class length past the end */
+		{ 28, 6 },     /* the arguments' length past the end */
+	};
+	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+		uint8_t saved = b[flips[i].off];
+		b[flips[i].off] = flips[i].v;
+		assert_int_equal(proto_decode_call(b, len, &d), PROTO_E_BAD);
+		b[flips[i].off] = saved;
+	}
+	free(b);
+}
+
+static void test_call_encoder_limits(void **state)
+{
+	uint8_t one = 1;
+	const uint8_t *data[] = { &one };
+	uint32_t lens[] = { 1 };
+	struct proto_call c = { .cls = "", .fn = "f", .nclasses = 1, .class_data = data,
+				.class_len = lens };
+	uint8_t *b;
+	size_t len;
+	assert_int_equal(proto_encode_call(&c, &b, &len), PROTO_E_BAD);
+	strcpy(c.cls, "C");
+	c.nclasses = 0;
+	assert_int_equal(proto_encode_call(&c, &b, &len), PROTO_E_BAD);
+	c.nclasses = 1;
+	lens[0] = PROTO_CALL_MAX;
+	assert_int_equal(proto_encode_call(&c, &b, &len), PROTO_E_BIG);
+	assert_string_equal(proto_type_name(PROTO_CALL_FAIL), "CALL_FAIL");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +331,9 @@ int main(void)
 		cmocka_unit_test(test_exec_truncated_and_padded),
 		cmocka_unit_test(test_exec_bad_fields),
 		cmocka_unit_test(test_exec_encoder_limits),
+		cmocka_unit_test(test_call_round_trip),
+		cmocka_unit_test(test_call_hostile),
+		cmocka_unit_test(test_call_encoder_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,211 @@
+"""arcvm call end to end: an IonPack built with the Python package runs in a
+fresh micro-VM (Debian's kernel, arcvm-init linking libion), its arguments go
+in as --arg literals and its result comes back printed or through --out.
+
+Each test boots its own VM. Files live under tmp_path only (in the test host
+the build tree is read-only).
+"""
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "python"))
+from ionvm import Function, Instruction as I, IonPackBuilder, Value  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("needs_kvm", "guest")
+
+
+def pack(tmp_path, fn, name="t"):
+    b = IonPackBuilder(name, "1.0.0")
+    b.add_class("Main", fn)
+    b.main_class("Main")
+    b.entry_point(fn.name)
+    path = tmp_path / f"{name}.ionpack"
+    with open(path, "wb") as f:
+        b.build(f, for_call=True)
+    return path
+
+
+@pytest.fixture
+def call(run_arcvm):
+    def run(*args, timeout=None):
+        kw = {"timeout": timeout} if timeout else {}
+        return run_arcvm("call", *args, **kw)
+    return run
+
+
+# Every copyable kind, written as --arg and printed back the same way
+# (the canonical literal form, docs/ionvm-call.md).
+KINDS = [
+    "nil", "true", "false", "42", "-0", "0.1", "-1e+300", "nan", "-inf",
+    '""', '"caf\u00e9 \\x00\\xff\\n"', "ok", "'an atom'", "1+2i", "0-1.5i",
+    "{}", "{1, ok, \"s\"}", "[]", "[1, [2, [3]], {}]",
+    "#{}", "#{x: 1, y: 2}", "#Point{x: 1.5, tags: [ok, nil], z: 1-2i}",
+    "#{ro/e: 1, hidden/w: 2, none/: 3, \"odd key\": 4}",
+]
+
+
+def test_every_kind_round_trips(call, tmp_path):
+    """One function of len(KINDS) arguments returns them as one tuple: each
+    went in and came out unchanged, in one boot."""
+    n = len(KINDS)
+    fn = Function(name="main", arity=n, extra_regs=1, instructions=[
+        I.new_tuple(n, 0, n), I.return_reg(n)])
+    args = [a for k in KINDS for a in ("--arg", k)]
+    r = call(pack(tmp_path, fn), *args)
+    assert r.status == 0, r
+    assert r.out == "{" + ", ".join(KINDS) + "}\n", r
+
+
+def test_build_in_the_vm_and_bring_the_binary_back(call, tmp_path):
+    """The issue's example: a shared source folder with a Makefile and a C
+    file; the function runs make there with system() and returns
+    read_file() of the binary, which --out writes on the host, where it
+    runs. The guest borrows the host's toolchain: the host's / is shared
+    read-only and the build runs chrooted into it, with the source folder
+    (shared read-write) mounted at the same path inside."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "hello.c").write_text(
+        '#include <stdio.h>\nint main(void) { puts("built in a micro-VM"); return 7; }\n')
+    (src / "Makefile").write_text("app: hello.c\n\tcc -O2 -o app hello.c\n"
+                                  "clean:\n\trm -f app\n")
+    inner = "/h" + str(src)
+    fn = Function(name="build", arity=2, extra_regs=5, instructions=[
+        I.load_const(2, Value.native("io.system")),
+        I.move(3, 0),
+        I.call(4, 2, 3, 1),                     # R4 = system(cmd) = {status, output}
+        I.load_int(5, 0),
+        I.get_index(6, 4, 5),                   # R6 = status
+        I.jump_eq(6, 5, "built"),
+        I.load_const(2, Value.native("io.print")),
+        I.move(3, 4),
+        I.call(2, 2, 3, 1),                     # print {status, output}
+        I.error(4),                             # and raise it
+        I.label("built"),
+        I.load_const(2, Value.native("io.read_file")),
+        I.move(3, 1),
+        I.call(4, 2, 3, 1),                     # R4 = read_file(path)
+        I.return_reg(4)])
+    out = tmp_path / "app_release"
+    # Inside the chroot: programs named by path, since busybox's chroot runs
+    # a bare "sh" as its own applet through /proc/self/exe, which in the
+    # shared host / is the VMM's; and the compiler's temporary files in the
+    # writable source folder (the chroot's /tmp is the read-only share).
+    cmd = (f"chroot /h /usr/bin/env PATH=/usr/bin TMPDIR={src} /usr/bin/make -C {src} clean app"
+           " 2>&1")
+    r = call("--mem", "1G", "--share", "/:/h:ro", "--share", f"{src}:{inner}:rw",
+             pack(tmp_path, fn), "--arg", '"' + cmd.replace('"', '\\"') + '"',
+             "--arg", f'"{inner}/app"', "--out", out)
+    assert r.status == 0, r
+    assert r.out == "", r
+    assert (src / "app").exists()             # built in the shared folder
+    os.chmod(out, os.stat(out).st_mode | stat.S_IXUSR)
+    p = subprocess.run([str(out)], capture_output=True, timeout=30)
+    assert p.returncode == 7 and p.stdout == b"built in a micro-VM\n", p
+    assert out.read_bytes() == (src / "app").read_bytes()
+
+
+def test_guest_error_comes_back_with_its_stack_trace(call, tmp_path):
+    inner = Function(name="inner", arity=1, extra_regs=0, instructions=[I.error(0)])
+    main = Function(name="main", arity=1, extra_regs=2, instructions=[
+        I.load_const(1, Value.function("inner", class_name="Main")),
+        I.call(2, 1, 0, 1), I.return_reg(2)])
+    b = IonPackBuilder("err", "1.0.0")
+    b.add_class("Main", main, inner)
+    b.main_class("Main")
+    b.entry_point("main")
+    path = tmp_path / "err.ionpack"
+    with open(path, "wb") as f:
+        b.build(f, for_call=True)
+    r = call(path, "--arg", "{boom, \"from the guest\"}")
+    assert r.status == 1, r
+    assert "raised an error in the guest" in r.err, r
+    assert "boom" in r.err and "from the guest" in r.err, r
+    assert "Main.inner" in r.err and "Main.main" in r.err, r   # the guest-side trace
+
+
+def test_refused_calls(call, tmp_path):
+    """Status 2: wrong arity, a function as the result, --out of a non-string."""
+    fn = Function(name="main", arity=1, extra_regs=0, instructions=[I.return_reg(0)])
+    p = pack(tmp_path, fn)
+    r = call(p, "--arg", "1", "--arg", "2")
+    assert r.status == 2 and "takes 1 arguments, 2 given" in r.err, r
+    r = call(p, "--arg", "[1, 2]", "--out", tmp_path / "x")
+    assert r.status == 2 and "--out needs a string" in r.err and "[1, 2]" in r.err, r
+    assert not (tmp_path / "x").exists()
+    fref = Function(name="main", arity=0, extra_regs=1, instructions=[
+        I.load_const(0, Value.native("io.print")), I.return_reg(0)])
+    r = call(pack(tmp_path, fref, "fref"))
+    assert r.status == 2 and "function cannot be copied out" in r.err, r
+
+
+def test_output_of_the_function_is_relayed(call, tmp_path):
+    fn = Function(name="main", arity=1, extra_regs=2, instructions=[
+        I.load_const(1, Value.native("io.print")), I.call(2, 1, 0, 1),
+        I.load_const(2, Value.number(42)), I.return_reg(2)])
+    r = call(pack(tmp_path, fn), "--arg", '"hello from the guest"')
+    assert r.status == 0, r
+    assert r.out == "hello from the guest\n42\n", r
+
+
+def test_timeout(call, tmp_path):
+    """A function that never returns: --timeout stops the VM, status 124."""
+    fn = Function(name="main", arity=0, extra_regs=1, instructions=[
+        I.label("loop"), I.jump("loop")])
+    r = call("--timeout", "5", pack(tmp_path, fn))
+    assert r.status == 124, r
+    assert "did not finish within 5 s" in r.err, r
+
+
+def test_call_from_snapshot(call, guest, tmp_path):
+    """--from-snapshot: a snapshot of the agent's guest (taken once the agent
+    listens) serves calls, twice, with the snapshot's share; the call reads
+    and writes there."""
+    from conftest import BOOT_TIMEOUT, BUILD
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "in.txt").write_text("from the host")
+    snap = tmp_path / "snap"
+    cmdline = ("console=ttyS0 reboot=k panic=-1 pci=off quiet arcvm.agent=1 arcvm.modules=1 "
+               "rdinit=/sbin/arcvm-init arcvm.share=t0:/data quiet")
+    cmd = [BUILD / "tests" / "snapshot" / "snapctl", "--kernel", guest / "vmlinux",
+           "--initrd", guest / "initrd.cpio.gz", "--cmdline", cmdline, "--mem", "256M", "--rng",
+           "--timeout", str(BOOT_TIMEOUT), "--vsock", tmp_path / "agent.sock",
+           "--share", f"{share}:t0", "--vsock-ready", "1024", "--snapshot", snap]
+    r = subprocess.run(list(map(str, cmd)), capture_output=True, timeout=2 * BOOT_TIMEOUT)
+    assert r.returncode == 0, r
+    fn = Function(name="main", arity=1, extra_regs=4, instructions=[
+        I.load_const(1, Value.native("io.read_file")), I.load_const(2, "/data/in.txt"),
+        I.call(4, 1, 2, 1),                              # R4 = read_file("/data/in.txt")
+        I.load_const(1, Value.native("io.write_file")), I.load_const(2, "/data/out.txt"),
+        I.move(3, 0), I.call(1, 1, 2, 2),                # write_file("/data/out.txt", arg)
+        I.return_reg(4)])
+    p = pack(tmp_path, fn)
+    for i in range(2):
+        r = call("--from-snapshot", snap, p, "--arg", f'"run {i}"')
+        assert r.status == 0, r
+        assert r.out == '"from the host"\n', r
+        assert (share / "out.txt").read_text() == f"run {i}"
+
+
+def test_arcvm_call_from_c(guest, tmp_path):
+    """arcvm_call() in the library (examples/call.c): boot, call with
+    arguments, print the result; a guest error comes back as one."""
+    from conftest import BOOT_TIMEOUT, BUILD
+    fn = Function(name="main", arity=2, extra_regs=1, instructions=[
+        I.new_tuple(2, 0, 2), I.return_reg(2)])
+    example = [str(BUILD / "examples" / "call"), str(guest / "vmlinux"),
+               str(guest / "initrd.cpio.gz"), str(pack(tmp_path, fn))]
+    r = subprocess.run(example + ["#P{x/e: 1-2i}", '"\\x00bytes"'], capture_output=True,
+                       timeout=BOOT_TIMEOUT)
+    assert r.returncode == 0, r
+    assert r.stdout == b'{#P{x/e: 1-2i}, "\\x00bytes"}\n', r
+    r = subprocess.run(example + ["1"], capture_output=True, timeout=BOOT_TIMEOUT)
+    assert r.returncode == 1, r
+    assert b"takes 2 arguments, 1 given" in r.stderr, r
