@@ -252,6 +252,10 @@ static int check_snapshot_call(struct arcvm_vm *vm, enum arcvm_snapshot_type typ
 		return err_set(err, ARCVM_E_INVALID, "a snapshot needs a state path and a memory path");
 	if (type != ARCVM_SNAPSHOT_FULL && type != ARCVM_SNAPSHOT_DIFF)
 		return err_set(err, ARCVM_E_INVALID, "unknown snapshot type %d", (int)type);
+	if (vm->cfg.shared_size)
+		return err_set(err, ARCVM_E_UNSUPPORTED,
+			       "a VM with shared memory cannot be snapshotted: the region belongs "
+			       "to the host and other VMs, not to this guest");
 	if (type == ARCVM_SNAPSHOT_DIFF && !vm->cfg.track_dirty_pages)
 		return err_set(err, ARCVM_E_UNSUPPORTED,
 			       "a diff snapshot needs track_dirty_pages set before the VM starts");
