@@ -103,14 +103,17 @@ def test_memfd_region_round_trip_inside_the_guest(run_arcvm):
 
 
 def test_the_guest_kernel_sees_a_reserved_range(run_arcvm):
-    r = run_arcvm("exec", "--shared-mem", "8M", "--", "sh", "-c",
-                  "cat /proc/cmdline; grep -i reserved /proc/iomem; arcvm-shm info")
+    """The firmware map the kernel was given (/sys/firmware/memmap, the e820
+    table) lists the region as reserved, after all RAM."""
+    show = ("cat /proc/cmdline; for d in /sys/firmware/memmap/*; do"
+            " echo \"$(cat $d/start)-$(cat $d/end) : $(cat $d/type)\"; done; arcvm-shm info")
+    r = run_arcvm("exec", "--shared-mem", "8M", "--", "sh", "-c", show)
     assert r.status == 0, r
     info = r.out.strip().split("\n")[-1]
     gpa = int(info.split("gpa=")[1], 16)
     assert gpa >= 4 * GiB and gpa % GiB == 0, r
     assert f"arcvm.shm={8 * MiB:#x}@{gpa:#x}" in r.out, r
-    assert f"{gpa:x}-{gpa + 8 * MiB - 1:x} : Reserved" in r.out, r
+    assert f"{gpa:#x}-{gpa + 8 * MiB - 1:#x} : Reserved" in r.out, r
 
 
 def test_no_shared_memory_is_a_clear_error_in_the_guest(run_arcvm):
