@@ -33,6 +33,7 @@
 #include "cli/config.h"
 #include "cli/drive_opt.h"
 #include "cli/exec_session.h"
+#include "cli/shm_bell.h"
 
 #define EXEC_TIMEOUT_STATUS 124
 #define EXEC_FAILED 125
@@ -776,6 +777,7 @@ static int exec_vm(struct exec_opts *o)
 	struct exec_run r = { .log_fd = -1 };
 	char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
 	int status = EXEC_FAILED, shm_fd = -1;
+	struct cli_bell *bell = NULL;     /* the doorbell of a path= region */
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK)) {
 		cli_error("pipe: %s", strerror(errno));
 		return EXEC_FAILED;
@@ -808,7 +810,8 @@ static int exec_vm(struct exec_opts *o)
 		cli_error("%s", msg);
 		goto out;
 	}
-	if (cli_shm_apply(&o->shm, &o->cfg, &shm_fd, msg, sizeof(msg))) {
+	if (cli_shm_apply(&o->shm, &o->cfg, &shm_fd, msg, sizeof(msg)) ||
+	    (o->shm.path[0] && cli_bell_start(o->shm.path, r.uds, &bell, msg, sizeof(msg)))) {
 		cli_error("%s", msg);
 		goto out;
 	}
@@ -818,6 +821,7 @@ static int exec_vm(struct exec_opts *o)
 out:
 	tty_restore(&r);
 	arcvm_vm_destroy(r.vm);
+	cli_bell_stop(bell);
 	if (r.log_fd >= 0)
 		close(r.log_fd);
 	remove_private_dir(&r);

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int shm_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int shm_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -21,7 +21,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static int parse_fd(const char *s, int *out)
+static int shm_fd_number(const char *s, int *out)
 {
 	if (*s < '0' || *s > '9')
 		return -1;
@@ -34,28 +34,28 @@ static int parse_fd(const char *s, int *out)
 	return 0;
 }
 
-static int parse_item(const char *item, const char *base_dir, const char *spec,
+static int shm_item(const char *item, const char *base_dir, const char *spec,
 		      struct cli_shm *out, char *err, size_t errlen)
 {
 	if (strncmp(item, "path=", 5) == 0) {
 		const char *p = item + 5;
 		if (!*p || out->path[0])
-			return fail(err, errlen, "bad --shared-mem '%s': path= needs one file name",
+			return shm_fail(err, errlen, "bad --shared-mem '%s': path= needs one file name",
 				    spec);
 		int n = p[0] != '/' && base_dir ?
 			snprintf(out->path, sizeof(out->path), "%s/%s", base_dir, p) :
 			snprintf(out->path, sizeof(out->path), "%s", p);
 		if (n < 0 || (size_t)n >= sizeof(out->path))
-			return fail(err, errlen, "bad --shared-mem '%s': the path is too long", spec);
+			return shm_fail(err, errlen, "bad --shared-mem '%s': the path is too long", spec);
 		return 0;
 	}
 	if (strncmp(item, "fd=", 3) == 0) {
-		if (out->fd >= 0 || parse_fd(item + 3, &out->fd))
-			return fail(err, errlen, "bad --shared-mem '%s': fd= needs one descriptor "
+		if (out->fd >= 0 || shm_fd_number(item + 3, &out->fd))
+			return shm_fail(err, errlen, "bad --shared-mem '%s': fd= needs one descriptor "
 				    "number", spec);
 		return 0;
 	}
-	return fail(err, errlen, "bad --shared-mem '%s': unknown item '%s' (expected path=FILE "
+	return shm_fail(err, errlen, "bad --shared-mem '%s': unknown item '%s' (expected path=FILE "
 		    "or fd=N)", spec, item);
 }
 
@@ -64,28 +64,28 @@ int cli_parse_shm(const char *spec, const char *base_dir, struct cli_shm *out, c
 {
 	*out = (struct cli_shm){ .fd = -1 };
 	if (!spec || !*spec)
-		return fail(err, errlen, "bad --shared-mem: expected SIZE[,path=FILE|,fd=N]");
+		return shm_fail(err, errlen, "bad --shared-mem: expected SIZE[,path=FILE|,fd=N]");
 	char *copy = strdup(spec);
 	if (!copy)
-		return fail(err, errlen, "out of memory");
+		return shm_fail(err, errlen, "out of memory");
 	char *save = NULL;
 	char *size = strtok_r(copy, ",", &save);
 	struct arcvm_error aerr;
 	int rc = 0;
 	if (!size || arcvm_parse_size(size, &out->size, &aerr))
-		rc = fail(err, errlen, "bad --shared-mem '%s': %s", spec,
+		rc = shm_fail(err, errlen, "bad --shared-mem '%s': %s", spec,
 			  size ? aerr.msg : "expected a size first");
 	else if (out->size == 0 || (out->size & 4095))
-		rc = fail(err, errlen, "bad --shared-mem '%s': the size must be a non-zero multiple "
+		rc = shm_fail(err, errlen, "bad --shared-mem '%s': the size must be a non-zero multiple "
 			  "of 4 KiB", spec);
 	for (char *it = rc ? NULL : strtok_r(NULL, ",", &save); it && !rc;
 	     it = strtok_r(NULL, ",", &save))
-		rc = parse_item(it, base_dir, spec, out, err, errlen);
+		rc = shm_item(it, base_dir, spec, out, err, errlen);
 	/* strtok_r skips empty items: ",," or a trailing ',' would pass unseen. */
 	if (!rc && (strstr(spec, ",,") || spec[strlen(spec) - 1] == ','))
-		rc = fail(err, errlen, "bad --shared-mem '%s': empty item", spec);
+		rc = shm_fail(err, errlen, "bad --shared-mem '%s': empty item", spec);
 	if (!rc && out->path[0] && out->fd >= 0)
-		rc = fail(err, errlen, "bad --shared-mem '%s': give path= or fd=, not both", spec);
+		rc = shm_fail(err, errlen, "bad --shared-mem '%s': give path= or fd=, not both", spec);
 	free(copy);
 	if (rc)
 		*out = (struct cli_shm){ .fd = -1 };
@@ -103,12 +103,12 @@ int cli_shm_apply(const struct cli_shm *s, struct arcvm_config *cfg, int *owned,
 	if (s->fd >= 0) {
 		struct stat st;
 		if (fstat(s->fd, &st) < 0)
-			return fail(err, errlen, "--shared-mem fd=%d: not an open descriptor", s->fd);
+			return shm_fail(err, errlen, "--shared-mem fd=%d: not an open descriptor", s->fd);
 		if (!S_ISREG(st.st_mode))
-			return fail(err, errlen, "--shared-mem fd=%d: not a regular file or memfd",
+			return shm_fail(err, errlen, "--shared-mem fd=%d: not a regular file or memfd",
 				    s->fd);
 		if ((uint64_t)st.st_size < s->size)
-			return fail(err, errlen, "--shared-mem fd=%d holds %lld bytes, fewer than the "
+			return shm_fail(err, errlen, "--shared-mem fd=%d holds %lld bytes, fewer than the "
 				    "%llu asked for", s->fd, (long long)st.st_size,
 				    (unsigned long long)s->size);
 		cfg->shared_fd = s->fd;
@@ -117,7 +117,7 @@ int cli_shm_apply(const struct cli_shm *s, struct arcvm_config *cfg, int *owned,
 	}
 	struct arcvm_error aerr;
 	if (arcvm_alloc_shared(s->size, s->path[0] ? s->path : NULL, owned, &aerr))
-		return fail(err, errlen, "--shared-mem: %s", aerr.msg);
+		return shm_fail(err, errlen, "--shared-mem: %s", aerr.msg);
 	cfg->shared_fd = *owned;
 	cfg->shared_size = s->size;
 	return 0;

@@ -66,7 +66,7 @@ int arcvm_alloc_shared(uint64_t size, const char *path, int *out, struct arcvm_e
 		return rc;
 	if (path && !*path)
 		return err_set(err, ARCVM_E_INVALID, "shared memory path is empty");
-	int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)
+	int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)
 		      : memfd_create("arcvm-shm", MFD_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -75,6 +75,9 @@ int arcvm_alloc_shared(uint64_t size, const char *path, int *out, struct arcvm_e
 		if (e == ENOENT)
 			return err_set(err, ARCVM_E_NOT_FOUND,
 				       "shared memory path %s: its folder does not exist", path);
+		if (e == EISDIR)
+			return err_set(err, ARCVM_E_INVALID,
+				       "shared memory path %s is a folder, not a file", path);
 		return err_errno(err, err_from_errno(e), e, "cannot open shared memory file %s",
 				 path);
 	}

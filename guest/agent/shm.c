@@ -17,6 +17,14 @@
  *   arcvm-shm sum [OFF [LEN]]      XOR of the region's 64-bit words, read in
  *                                  place (LEN a multiple of 8): touches every
  *                                  byte without copying it anywhere
+ *   arcvm-shm ring                 wake whoever waits on the other VMs or
+ *                                  processes sharing the region (path=FILE)
+ *   arcvm-shm wait [SECS]          sleep until one of them rings (status 0),
+ *                                  or SECS pass (status 124)
+ *
+ * The doorbell is the host's (cli/shm_bell.h): one byte over a vsock
+ * connection to the host's port SHM_BELL_PORT, 'R' to ring, 'W' to wait;
+ * the answer is one byte ('K' rung, 'N' woken). Waiting blocks in poll().
  *
  * A program maps it itself: mmap(NULL, size, PROT_READ | PROT_WRITE,
  * MAP_SHARED, fd, gpa) with fd = open("/dev/mem", O_RDWR), never O_SYNC
@@ -31,10 +39,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/vm_sockets.h>
+
 #define SHM_CHUNK (1u << 20)
+#define SHM_BELL_PORT 1025u   /* CLI_BELL_PORT in cli/shm_bell.h */
+#define SHM_HOST_CID 2u
 
 /* Strict unsigned number in C syntax (0x... hex, else decimal). */
 static int parse_u64(const char *s, uint64_t *out)
@@ -77,7 +91,8 @@ int shm_find(uint64_t *size, uint64_t *gpa)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: arcvm-shm info | read [OFF [LEN]] | write [OFF] | sum [OFF [LEN]]\n");
+	fprintf(stderr, "usage: arcvm-shm info | read [OFF [LEN]] | write [OFF] | sum [OFF [LEN]]"
+		" | ring | wait [SECS]\n");
 	return 2;
 }
 
@@ -187,6 +202,39 @@ static int cmd_sum(const uint8_t *base, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* One doorbell request; `secs` bounds a wait (-1: none). */
+static int bell(char cmd, int secs)
+{
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = SHM_HOST_CID,
+				 .svm_port = SHM_BELL_PORT };
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		fprintf(stderr, "arcvm-shm: no doorbell (%s): the host offers one for a region "
+			"shared by path (--shared-mem SIZE,path=FILE under arcvm exec)\n",
+			strerror(errno));
+		return 1;
+	}
+	char c = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int ready;
+	errno = 0;
+	if (write(fd, &cmd, 1) != 1 ||
+	    ((ready = poll(&p, 1, secs < 0 ? -1 : secs * 1000)) > 0 && read(fd, &c, 1) != 1)) {
+		fprintf(stderr, "arcvm-shm: the doorbell connection failed: %s\n",
+			errno ? strerror(errno) : "closed by the host (too many waiters?)");
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	if (ready == 0)
+		return 124;
+	if (c != (cmd == 'R' ? 'K' : 'N')) {
+		fprintf(stderr, "arcvm-shm: unexpected doorbell answer 0x%02x\n", (unsigned char)c);
+		return 1;
+	}
+	return 0;
+}
+
 int shm_main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -201,6 +249,16 @@ int shm_main(int argc, char **argv)
 	if (strcmp(cmd, "info") == 0) {
 		printf("size=0x%" PRIx64 " gpa=0x%" PRIx64 "\n", size, gpa);
 		return 0;
+	}
+	if (strcmp(cmd, "ring") == 0 && argc == 2)
+		return bell('R', -1);
+	if (strcmp(cmd, "wait") == 0 && argc <= 3) {
+		uint64_t secs = 0;
+		if (argc == 3 && (parse_u64(argv[2], &secs) || secs > 86400 * 365)) {
+			fprintf(stderr, "arcvm-shm: bad wait time '%s' (seconds)\n", argv[2]);
+			return 2;
+		}
+		return bell('W', argc == 3 ? (int)secs : -1);
 	}
 	bool known = !strcmp(cmd, "read") || !strcmp(cmd, "write") || !strcmp(cmd, "sum");
 	int nargs = strcmp(cmd, "write") == 0 ? 1 : 2;

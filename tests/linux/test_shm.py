@@ -8,8 +8,12 @@ the test host), which the host maps as well.
 import hashlib
 import mmap
 import os
+import subprocess
+import time
 
 import pytest
+
+from conftest import BOOT_TIMEOUT
 
 pytestmark = pytest.mark.usefixtures("needs_kvm")
 
@@ -120,3 +124,56 @@ def test_no_shared_memory_is_a_clear_error_in_the_guest(run_arcvm):
     r = run_arcvm("exec", "--", "arcvm-shm", "info")
     assert r.status == 1, r
     assert "no shared memory" in r.err, r
+
+
+PINGS = 3
+# Each side writes a 6-byte message at offset 0, rings, and sleeps until the
+# other side rings back; a wait that outlives 120 s fails the guest command.
+VM_B = r"""
+for i in $(seq %d); do
+	arcvm-shm wait 120 || exit 9
+	echo "B got $(arcvm-shm read 0 6)"
+	printf "pong-$i" | arcvm-shm write 0 && arcvm-shm ring || exit 8
+done
+""" % PINGS
+VM_A = r"""
+for i in $(seq %d); do
+	printf "ping-$i" | arcvm-shm write 0 && arcvm-shm ring || exit 8
+	arcvm-shm wait 120 || exit 9
+	echo "A got $(arcvm-shm read 0 6)"
+done
+""" % PINGS
+
+
+def test_two_vms_exchange_messages_with_the_doorbell(arcvm, run_arcvm, tmp_path):
+    region = tmp_path / "region"
+    region.write_bytes(b"")
+    os.truncate(region, 1 * MiB)
+    bells = tmp_path / "region.bell"
+    spec = f"1M,path={region}"
+    b = subprocess.Popen([str(arcvm), "exec", "--shared-mem", spec, "--", "sh", "-c", VM_B],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # B's doorbell socket exists before its VM boots; A may ring from then on.
+        deadline = time.monotonic() + 60
+        while not (bells.is_dir() and len(os.listdir(bells)) == 1):
+            assert b.poll() is None, b.communicate()
+            assert time.monotonic() < deadline, "VM B never bound its doorbell socket"
+            time.sleep(0.1)
+        a = run_arcvm("exec", "--shared-mem", spec, "--", "sh", "-c", VM_A)
+        b_out, b_err = b.communicate(timeout=BOOT_TIMEOUT)
+    finally:
+        if b.poll() is None:
+            b.kill()
+            b.wait()
+    assert a.status == 0, a
+    assert b.returncode == 0, (b_out, b_err)
+    assert a.out.split("\n")[:PINGS] == [f"A got pong-{i}" for i in range(1, PINGS + 1)], a
+    assert b_out.decode().split("\n")[:PINGS] == [f"B got ping-{i}" for i in range(1, PINGS + 1)]
+    assert os.listdir(bells) == [], "a doorbell socket outlived its VM"
+
+
+def test_doorbell_needs_a_region_shared_by_path(run_arcvm):
+    r = run_arcvm("exec", "--shared-mem", "1M", "--", "arcvm-shm", "ring")
+    assert r.status == 1, r
+    assert "no doorbell" in r.err, r
