@@ -12,6 +12,7 @@
 #include "cli/console.h"
 #include "cli/drive_opt.h"
 #include "cli/net_opt.h"
+#include "cli/shm_bell.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off quiet"
 
@@ -429,7 +430,12 @@ int cli_run(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	int shm_fd = -1;
-	if (cli_shm_apply(&shm, &cfg, &shm_fd, msg, sizeof(msg))) {
+	struct cli_bell *bell = NULL;     /* with --vsock, the doorbell of a path= region */
+	if (cli_shm_apply(&shm, &cfg, &shm_fd, msg, sizeof(msg)) ||
+	    (shm.path[0] && cfg.vsock_uds_path &&
+	     cli_bell_start(shm.path, cfg.vsock_uds_path, &bell, msg, sizeof(msg)))) {
+		if (shm_fd >= 0)
+			close(shm_fd);
 		cli_error("%s", msg);
 		cli_config_free(&file);
 		return CLI_ERROR;
@@ -462,6 +468,7 @@ out:
 	free(owned_initrd);
 	free(cmdline);
 	free(firmware);
+	cli_bell_stop(bell);
 	if (shm_fd >= 0)
 		close(shm_fd);
 	for (int i = 0; i < cfg.ndrives; i++)

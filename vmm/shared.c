@@ -67,7 +67,7 @@ int arcvm_alloc_shared(uint64_t size, const char *path, int *out, struct arcvm_e
 	if (path && !*path)
 		return err_set(err, ARCVM_E_INVALID, "shared memory path is empty");
 	int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)
-		      : memfd_create("arcvm-shm", MFD_CLOEXEC);
+		      : memfd_create("arcvm-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		int e = errno;
 		if (!path)
@@ -84,6 +84,13 @@ int arcvm_alloc_shared(uint64_t size, const char *path, int *out, struct arcvm_e
 	char what[256];
 	snprintf(what, sizeof(what), "shared memory file %s", path ? path : "(memfd)");
 	if ((rc = ensure_size(fd, size, what, err))) {
+		close(fd);
+		return rc;
+	}
+	/* Whoever else gets the memfd cannot shrink it under the guest (whose
+	 * next access to a missing page would end the VM with an error). */
+	if (!path && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
+		rc = err_errno(err, ARCVM_E_IO, errno, "cannot seal the shared memfd");
 		close(fd);
 		return rc;
 	}

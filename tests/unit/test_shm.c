@@ -99,6 +99,9 @@ static void test_alloc_memfd(void **state)
 	struct arcvm_error err;
 	assert_int_equal(arcvm_alloc_shared(3 * MiB, NULL, &fd, &err), 0);
 	assert_int_equal(fd_size(fd), 3 * MiB);
+	/* Sealed against shrinking: no holder can pull pages from the guest. */
+	assert_int_equal(ftruncate(fd, 1 * MiB), -1);
+	assert_int_equal(fd_size(fd), 3 * MiB);
 	close(fd);
 	assert_int_equal(arcvm_alloc_shared(0, NULL, &fd, &err), ARCVM_E_INVALID);
 	assert_int_equal(fd, -1);
