@@ -51,7 +51,8 @@ guest_script='t() { cut -d" " -f1 /proc/uptime; }
 a=$(t); cat >/dev/null; b=$(t)
 cat /w/big >/dev/null; c=$(t)
 x=$(arcvm-shm sum); d=$(t)
-echo "SHMBENCH vsock=$(awk -v x=$a -v y=$b "BEGIN { print y - x }") p9=$(awk -v x=$b -v y=$c "BEGIN { print y - x }") shm=$(awk -v x=$c -v y=$d "BEGIN { print y - x }") xor=$x"'
+dd if=/dev/zero of=/dev/null bs=1M count=$1 2>/dev/null; e=$(t)
+echo "SHMBENCH vsock=$(awk -v x=$a -v y=$b "BEGIN { print y - x }") p9=$(awk -v x=$b -v y=$c "BEGIN { print y - x }") shm=$(awk -v x=$c -v y=$d "BEGIN { print y - x }") gmem=$(awk -v x=$d -v y=$e "BEGIN { print y - x }") xor=$x"'
 
 median() {
 	sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.3f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -65,7 +66,7 @@ series() {
 	trap 'rm -rf "$work"' EXIT
 	head -c "$((mib << 20))" /dev/urandom >"$work/big"
 	truncate -s "$((mib << 20))" "$work/region"
-	for k in memcpy hostcopy guestread shm p9 vsock; do : >"$out/$k"; done
+	for k in memcpy hostcopy guestread shm p9 vsock gmem; do : >"$out/$k"; done
 	i=0
 	while [ $i -lt "$rounds" ]; do
 		echo "shm_bench: round $((i + 1)) of $rounds" >&2
@@ -73,7 +74,7 @@ series() {
 		field "$anchor" seconds >>"$out/memcpy"
 		fill=$("$build/bench/shmcopy" "$mib" "$work/region")
 		"$build/arcvm" exec --mem 512M --shared-mem "${mib}M,path=$work/region" \
-			--share "$work:/w:ro" -- sh -c "$guest_script" <"$work/big" >"$out/guest.log" 2>&1 ||
+			--share "$work:/w:ro" -- sh -c "$guest_script" sh "$mib" <"$work/big" >"$out/guest.log" 2>&1 ||
 			{ echo "shm_bench: arcvm exec failed:" >&2; tail -20 "$out/guest.log" >&2; exit 1; }
 		line=$(grep -a SHMBENCH "$out/guest.log" | tail -1)
 		[ -n "$line" ] || { echo "shm_bench: no figures:" >&2; tail -20 "$out/guest.log" >&2; exit 1; }
@@ -85,10 +86,11 @@ series() {
 		awk -v a="$hc" -v b="$gr" 'BEGIN { print a + b }' >>"$out/shm"
 		field "$line" p9 >>"$out/p9"
 		field "$line" vsock >>"$out/vsock"
+		field "$line" gmem >>"$out/gmem"
 		i=$((i + 1))
 	done
 	m=$(median "$out/memcpy") hc=$(median "$out/hostcopy") gr=$(median "$out/guestread")
-	s=$(median "$out/shm") p=$(median "$out/p9") v=$(median "$out/vsock")
+	s=$(median "$out/shm") p=$(median "$out/p9") v=$(median "$out/vsock") g=$(median "$out/gmem")
 	where=$( [ -n "${TESTHOST:-}" ] && echo "in the test host (QEMU TCG L1, nested KVM; every figure, the anchor too, runs under TCG), files on the L1's tmpfs" || echo "on this host")
 	{
 		echo "## Shared memory"
@@ -101,12 +103,15 @@ series() {
 		echo "\`cat\`s a $mib MiB file from a share to \`/dev/null\`. vsock: the host pipes the same file into"
 		echo "the command's stdin, which arcvm exec streams to the agent over virtio-vsock, and the guest"
 		echo "\`cat\`s it to \`/dev/null\`. Guest times from \`/proc/uptime\` (10 ms), host times from"
-		echo "\`CLOCK_MONOTONIC\`. Median of $rounds rounds, $where, $(date -u '+%Y-%m-%d %H:%M UTC'),"
+		echo "\`CLOCK_MONOTONIC\`. A second anchor is the guest's own memory speed: \`dd if=/dev/zero"
+		echo "of=/dev/null bs=1M\` of the same size in the same guest (the kernel fills a buffer in guest"
+		echo "RAM). Median of $rounds rounds, $where, $(date -u '+%Y-%m-%d %H:%M UTC'),"
 		echo "load average $(cut -d' ' -f1-3 /proc/loadavg). Script: \`bench/shm/shm_bench.sh\` (\`make bench-shm\`)."
 		echo
 		echo "| way | time | MiB/s | vs shared memory |"
 		echo "|---|---|---|---|"
 		echo "| host memcpy (anchor) | $m s | $(rate "$m") | |"
+		echo "| guest dd /dev/zero (guest memory anchor) | $g s | $(rate "$g") | |"
 		echo "| shared memory (host copy $hc s + guest read $gr s) | $s s | $(rate "$s") | 1 |"
 		echo "| 9p | $p s | $(rate "$p") | $(ratio "$p" "$s")x slower |"
 		echo "| vsock | $v s | $(rate "$v") | $(ratio "$v" "$s")x slower |"
@@ -115,7 +120,8 @@ series() {
 		echo "($(awk -v v="$v" -v s="$s" 'BEGIN { print (v / s >= 10) ? "met" : "missed" }')); within 2x of a host memcpy: $(ratio "$s" "$m")x"
 		echo "($(awk -v m="$m" -v s="$s" 'BEGIN { print (s / m <= 2) ? "met" : "missed" }'))."
 	} >"$out/shm.md"
-	paste "$out/memcpy" "$out/hostcopy" "$out/guestread" "$out/shm" "$out/p9" "$out/vsock" >"$out/shm.txt"
+	paste "$out/memcpy" "$out/hostcopy" "$out/guestread" "$out/shm" "$out/p9" "$out/vsock" \
+		"$out/gmem" >"$out/shm.txt"
 	cat "$out/shm.md"
 }
 
