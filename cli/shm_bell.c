@@ -36,9 +36,9 @@ struct cli_bell {
 	bool latched;           /* a peer rang while no guest waited */
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int bell_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int bell_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -191,17 +191,17 @@ static int bind_unix(int type, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un a;
 	if (unix_addr(path, &a))
-		return fail(err, errlen, "doorbell socket path %s is too long for a Unix socket",
+		return bell_fail(err, errlen, "doorbell socket path %s is too long for a Unix socket",
 			    path);
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return fail(err, errlen, "doorbell socket: %s", strerror(errno));
+		return bell_fail(err, errlen, "doorbell socket: %s", strerror(errno));
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, BELL_MAX_CONNS) < 0)) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, "cannot bind the doorbell socket %s: %s", path, strerror(e));
+		return bell_fail(err, errlen, "cannot bind the doorbell socket %s: %s", path, strerror(e));
 	}
 	return fd;
 }
@@ -210,13 +210,13 @@ static int bind_unix(int type, const char *path, char *err, size_t errlen)
 static int make_dir(const char *dir, char *err, size_t errlen)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return fail(err, errlen, "cannot make the doorbell folder %s: %s", dir,
+		return bell_fail(err, errlen, "cannot make the doorbell folder %s: %s", dir,
 			    strerror(errno));
 	struct stat st;
 	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return fail(err, errlen, "doorbell folder %s is not a folder", dir);
+		return bell_fail(err, errlen, "doorbell folder %s is not a folder", dir);
 	if (st.st_uid != getuid())
-		return fail(err, errlen, "doorbell folder %s belongs to another user", dir);
+		return bell_fail(err, errlen, "doorbell folder %s belongs to another user", dir);
 	return 0;
 }
 
@@ -228,7 +228,7 @@ static int bell_open(struct cli_bell *b, const char *region_path, const char *ud
 		    (int)sizeof(b->self_path) ||
 	    snprintf(b->listen_path, sizeof(b->listen_path), "%s_%u", uds_path, CLI_BELL_PORT) >=
 		    (int)sizeof(b->listen_path))
-		return fail(err, errlen, "shared memory path %s is too long for its doorbell "
+		return bell_fail(err, errlen, "shared memory path %s is too long for its doorbell "
 			    "socket (at most %zu bytes)", region_path, sizeof(b->dir) - 16);
 	if (make_dir(b->dir, err, errlen))
 		return -1;
@@ -237,7 +237,7 @@ static int bell_open(struct cli_bell *b, const char *region_path, const char *ud
 	if ((b->listen_fd = bind_unix(SOCK_STREAM, b->listen_path, err, errlen)) < 0)
 		return -1;
 	if (pipe2(b->stop_pipe, O_CLOEXEC) < 0)
-		return fail(err, errlen, "pipe: %s", strerror(errno));
+		return bell_fail(err, errlen, "pipe: %s", strerror(errno));
 	return 0;
 }
 
@@ -267,13 +267,13 @@ int cli_bell_start(const char *region_path, const char *uds_path, struct cli_bel
 	*out = NULL;
 	struct cli_bell *b = calloc(1, sizeof(*b));
 	if (!b)
-		return fail(err, errlen, "out of memory");
+		return bell_fail(err, errlen, "out of memory");
 	b->listen_fd = b->peer_fd = b->stop_pipe[0] = b->stop_pipe[1] = -1;
 	for (int i = 0; i < BELL_MAX_CONNS; i++)
 		b->conns[i].fd = -1;
 	int rc = bell_open(b, region_path, uds_path, err, errlen);
 	if (!rc && (rc = pthread_create(&b->thread, NULL, bell_thread, b)))
-		rc = fail(err, errlen, "cannot start the doorbell thread: %s", strerror(rc));
+		rc = bell_fail(err, errlen, "cannot start the doorbell thread: %s", strerror(rc));
 	if (rc) {
 		bell_free(b);
 		return -1;
