@@ -369,6 +369,17 @@ static int take_network(struct parse *p, const cJSON *v, struct cli_file_config 
 	return 0;
 }
 
+/* "shared_mem": the --shared-mem syntax; a relative path= is the file's. */
+static int take_shared_mem(struct parse *p, const cJSON *v, struct cli_file_config *c)
+{
+	char msg[CLI_ERRMSG];
+	if (!cJSON_IsString(v))
+		return key_error(p, "shared_mem", "expected a string \"SIZE[,path=FILE|,fd=N]\"");
+	if (cli_parse_shm(v->valuestring, p->dir, &c->shm, msg, sizeof(msg)))
+		return key_error(p, "shared_mem", "%s", msg);
+	return 0;
+}
+
 static int take_key(struct parse *p, const cJSON *v, struct cli_file_config *c)
 {
 	const char *k = v->string;
@@ -381,8 +392,9 @@ static int take_key(struct parse *p, const cJSON *v, struct cli_file_config *c)
 	if (strcmp(k, "shares") == 0) return take_shares(p, v, c);
 	if (strcmp(k, "network") == 0) return take_network(p, v, c);
 	if (strcmp(k, "env") == 0) return take_env(p, v, c);
+	if (strcmp(k, "shared_mem") == 0) return take_shared_mem(p, v, c);
 	set_err(p->err, p->errlen, "%s: unknown key '%s' (known: vcpu, ram, kernel, initrd, cmdline,"
-	     " drives, shares, network, env)", p->file, k);
+	     " drives, shares, network, env, shared_mem)", p->file, k);
 	return -1;
 }
 

@@ -13,6 +13,7 @@
 
 #include "arcvm.h"
 #include "cli/net_opt.h"
+#include "cli/shm_opt.h"
 
 #define CLI_ERRMSG 512
 #define CLI_MAX_ENV 256
@@ -35,6 +36,7 @@ struct cli_file_config {
 	struct cli_share shares[ARCVM_MAX_SHARES];
 	int nshares;
 	struct cli_net net;       /* "network": true, or an object */
+	struct cli_shm shm;       /* "shared_mem": "SIZE[,path=FILE|,fd=N]" */
 	char *env[CLI_MAX_ENV];   /* "K=V" */
 	int nenv;
 };

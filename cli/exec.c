@@ -37,6 +37,7 @@
 #include "cli/config.h"
 #include "cli/drive_opt.h"
 #include "cli/exec_session.h"
+#include "cli/shm_bell.h"
 
 #define EXEC_TIMEOUT_STATUS 124
 #define EXEC_FAILED 125
@@ -71,6 +72,7 @@ struct exec_opts {
 	const char *from_snapshot;     /* --from-snapshot DIR */
 	const char *machine_opt;       /* an option that shapes the VM, refused with a snapshot */
 	struct cli_net net;            /* --net, --publish, or the file's "network" */
+	struct cli_shm shm;            /* --shared-mem, or the file's "shared_mem" */
 	char **argv;                   /* the command */
 	int argc;
 	struct call_opts *call;        /* arcvm call: the pack and its arguments; NULL for exec */
@@ -119,6 +121,10 @@ static void exec_usage(FILE *f)
 	      "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
 	      "                         forward a host port (127.0.0.1 by default) to the\n"
 	      "                         guest (repeatable; implies --net user)\n"
+	      "  --shared-mem SIZE[,path=FILE|,fd=N]\n"
+	      "                         memory shared with the guest without copying\n"
+	      "                         (arcvm-shm in the guest); path= shares it with other\n"
+	      "                         processes and VMs; see docs/shared-memory.md\n"
 	      "  --env K=V              set a variable for CMD (repeatable)\n"
 	      "  --workdir DIR          CMD's working folder in the guest (default /)\n"
 	      "  --user UID[:GID]       run CMD as this numeric user (default root)\n"
@@ -234,7 +240,7 @@ static int parse_option(int c, struct exec_opts *o)
 	long v;
 	static const char *const machine[] = { ['p'] = "--cpus", ['m'] = "--mem",
 		['k'] = "--kernel", ['i'] = "--initrd", ['s'] = "--share", ['F'] = "--config",
-		['N'] = "--net", ['L'] = "--publish" };
+		['N'] = "--net", ['L'] = "--publish", ['M'] = "--shared-mem" };
 	if (c >= 0 && (size_t)c < sizeof(machine) / sizeof(machine[0]) && machine[c])
 		o->machine_opt = machine[c];
 	switch (c) {
@@ -272,6 +278,12 @@ static int parse_option(int c, struct exec_opts *o)
 		return 0;
 	case 'a': return call_add_arg(o->call, optarg);
 	case 'o': o->call->out = optarg; return 0;
+	case 'M':
+		if (cli_parse_shm(optarg, NULL, &o->shm, msg, sizeof(msg))) {
+			cli_error("%s", msg);
+			return -1;
+		}
+		return 0;
 	case 'v': o->verbose++; return 0;
 	case 'h': o->call ? call_usage(stdout) : exec_usage(stdout); exit(CLI_OK);
 	default: o->call ? call_usage(stderr) : exec_usage(stderr); return -1;
@@ -330,6 +342,7 @@ static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 		{ "image", required_argument, 0, 'I' }, { "persist", no_argument, 0, 'P' },
 		{ "from-snapshot", required_argument, 0, 'S' },
 		{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' },
+		{ "shared-mem", required_argument, 0, 'M' },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int c;
@@ -403,6 +416,7 @@ static int apply_file(const char *path, struct exec_opts *o)
 	for (int i = 0; i < f->nenv; i++)
 		o->env[o->nenv++] = f->env[i];
 	o->net = f->net;
+	o->shm = f->shm;
 	return 0;
 }
 
@@ -839,7 +853,8 @@ static int exec_vm(struct exec_opts *o)
 {
 	struct exec_run r = { .log_fd = -1 };
 	char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
-	int status = EXEC_FAILED;
+	int status = EXEC_FAILED, shm_fd = -1;
+	struct cli_bell *bell = NULL;     /* the doorbell of a path= region */
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK)) {
 		cli_error("pipe: %s", strerror(errno));
 		return EXEC_FAILED;
@@ -874,15 +889,23 @@ static int exec_vm(struct exec_opts *o)
 		cli_error("%s", msg);
 		goto out;
 	}
+	if (cli_shm_apply(&o->shm, &o->cfg, &shm_fd, msg, sizeof(msg)) ||
+	    (o->shm.path[0] && cli_bell_start(o->shm.path, r.uds, &bell, msg, sizeof(msg)))) {
+		cli_error("%s", msg);
+		goto out;
+	}
 	o->cfg.log = cli_log;
 	o->cfg.log_opaque = &o->verbose;
 	status = boot_and_run(o, &r);
 out:
 	tty_restore(&r);
 	arcvm_vm_destroy(r.vm);
+	cli_bell_stop(bell);
 	if (r.log_fd >= 0)
 		close(r.log_fd);
 	remove_private_dir(&r);
+	if (shm_fd >= 0)
+		close(shm_fd);
 	free(kernel);
 	free(initrd);
 	free(cmdline);
@@ -891,7 +914,7 @@ out:
 
 static int exec_or_call(int argc, char **argv, struct call_opts *call)
 {
-	struct exec_opts o = { .boot_timeout = DEFAULT_BOOT_TIMEOUT, .call = call };
+	struct exec_opts o = { .boot_timeout = DEFAULT_BOOT_TIMEOUT, .call = call, .shm.fd = -1 };
 	arcvm_config_init(&o.cfg);
 	const char *config = cli_config_arg(argc, argv);
 	int status = EXEC_FAILED;

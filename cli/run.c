@@ -12,6 +12,7 @@
 #include "cli/console.h"
 #include "cli/drive_opt.h"
 #include "cli/net_opt.h"
+#include "cli/shm_bell.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off quiet"
 
@@ -53,6 +54,10 @@ static void run_usage(FILE *f)
 	      "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
 	      "                    forward a host port (127.0.0.1 by default) to the guest\n"
 	      "                    (user mode; repeatable; implies --net)\n"
+	      "  --shared-mem SIZE[,path=FILE|,fd=N]\n"
+	      "                    memory shared with the guest without copying (in the guest:\n"
+	      "                    arcvm-shm, or /dev/mem at arcvm.shm=SIZE@GPA); path= shares it\n"
+	      "                    with other processes and VMs, fd= uses an inherited descriptor\n"
 	      "  --vsock UDS       attach virtio-vsock (guest CID 3), reached through the Unix\n"
 	      "                    socket UDS: connect, send \"CONNECT <port>\\n\"\n"
 	      "  --bios PATH       boot a real-mode firmware image instead: it ends at 1 MiB and\n"
@@ -213,7 +218,8 @@ static int take_publish(struct cli_net *net)
 }
 
 static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const char **append,
-			  const char **bios, bool *mem_given, int *verbose, struct cli_net *net)
+			  const char **bios, bool *mem_given, int *verbose, struct cli_net *net,
+			  struct cli_shm *shm)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
@@ -225,9 +231,11 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		{ "console", required_argument, 0, 'C' }, { "rng", no_argument, 0, 'R' },
 		{ "vsock", required_argument, 0, 'V' }, { "share", required_argument, 0, 'S' }, { "verbose", no_argument, 0, 'v' },
 		{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' },
+		{ "shared-mem", required_argument, 0, 'M' },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct arcvm_error err;
+	char msg[CLI_ERRMSG];
 	int o;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -285,6 +293,12 @@ static int parse_run_args(int argc, char **argv, struct arcvm_config *cfg, const
 		case 'L':
 			if (take_publish(net))
 				return -1;
+			break;
+		case 'M':
+			if (cli_parse_shm(optarg, NULL, shm, msg, sizeof(msg))) {
+				cli_error("%s", msg);
+				return -1;
+			}
 			break;
 		case 'v': (*verbose)++; break;
 		case 'h': run_usage(stdout); exit(CLI_OK);
@@ -405,7 +419,8 @@ int cli_run(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	struct cli_net net = file.net;
-	if (parse_run_args(argc, argv, &cfg, &append, &bios, &mem_given, &verbose, &net)) {
+	struct cli_shm shm = file.shm;
+	if (parse_run_args(argc, argv, &cfg, &append, &bios, &mem_given, &verbose, &net, &shm)) {
 		cli_config_free(&file);
 		return CLI_USAGE;
 	}
@@ -413,6 +428,17 @@ int cli_run(int argc, char **argv)
 		cli_error("%s", msg);
 		cli_config_free(&file);
 		return CLI_USAGE;
+	}
+	int shm_fd = -1;
+	struct cli_bell *bell = NULL;     /* with --vsock, the doorbell of a path= region */
+	if (cli_shm_apply(&shm, &cfg, &shm_fd, msg, sizeof(msg)) ||
+	    (shm.path[0] && cfg.vsock_uds_path &&
+	     cli_bell_start(shm.path, cfg.vsock_uds_path, &bell, msg, sizeof(msg)))) {
+		if (shm_fd >= 0)
+			close(shm_fd);
+		cli_error("%s", msg);
+		cli_config_free(&file);
+		return CLI_ERROR;
 	}
 	char netarg[96];
 	cli_net_cmdline(&net, netarg, sizeof(netarg));
@@ -442,6 +468,9 @@ out:
 	free(owned_initrd);
 	free(cmdline);
 	free(firmware);
+	cli_bell_stop(bell);
+	if (shm_fd >= 0)
+		close(shm_fd);
 	for (int i = 0; i < cfg.ndrives; i++)
 		cli_drive_free(&cfg.drives[i]);
 	cli_config_free(&file);

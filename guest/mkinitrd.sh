@@ -40,7 +40,11 @@ cp "$here/net-up.sh" "$stage/bin/arcvm-net"
 chmod 755 "$stage/bin/arcvm-net"
 mkdir -p "$stage/etc"
 # The exec agent (/sbin/arcvm-init), when the build names it (guest/agent/agent.mk).
-[ -z "${ARCVM_INIT_BIN:-}" ] || cp "$ARCVM_INIT_BIN" "$stage/bin/arcvm-init"
+# Called as arcvm-shm it is the shared-memory tool (docs/shared-memory.md).
+if [ -n "${ARCVM_INIT_BIN:-}" ]; then
+	cp "$ARCVM_INIT_BIN" "$stage/bin/arcvm-init"
+	ln -s arcvm-init "$stage/bin/arcvm-shm"
+fi
 
 : >"$stage/lib/modules/load-order"
 if [ $# -gt 0 ]; then

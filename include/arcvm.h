@@ -180,13 +180,26 @@ struct arcvm_config {
 	 * interrupt instead of ending the VM. A LINUX boot always has them. */
 	bool irqchip;
 
+	/* Zero-copy shared memory (docs/shared-memory.md): when shared_size > 0,
+	 * bytes [0, shared_size) of shared_fd (from arcvm_alloc_shared, or any
+	 * regular file opened O_RDWR) are mapped MAP_SHARED into the guest's
+	 * physical address space above its RAM, where the e820 map shows them
+	 * reserved and the kernel command line names them as
+	 * "arcvm.shm=SIZE@GPA" (hexadecimal). shared_size must be a multiple of
+	 * 4 KiB; arcvm keeps its own mapping, the caller may close shared_fd
+	 * after arcvm_vm_create. arcvm never reads the region's contents. A VM
+	 * with shared memory cannot be snapshotted. */
+	int shared_fd;
+	uint64_t shared_size;
+
 	arcvm_log_fn log;           /* optional */
 	void *log_opaque;
 };
 
 #define ARCVM_MAX_CPUS 64
 
-/* Fills a config with defaults: 512 MiB, 1 vCPU, Linux boot, console on fds 0/1. */
+/* Fills a config with defaults: 512 MiB, 1 vCPU, Linux boot, console on fds 0/1,
+ * no shared memory (shared_fd -1). */
 void arcvm_config_init(struct arcvm_config *cfg);
 
 /* Parses a size such as "512M", "4GB", "4GiB", "65536" (bytes) strictly:
@@ -334,6 +347,22 @@ int arcvm_unmap_region(struct arcvm_vm *vm, uint64_t gpa, struct arcvm_error *er
  * hold one bit per page. Any state. */
 int arcvm_region_dirty_log(struct arcvm_vm *vm, uint64_t gpa, uint64_t *bitmap, size_t words,
 			   struct arcvm_error *err);
+
+/* Creates the memory for cfg.shared_fd: `size` bytes (a multiple of 4 KiB,
+ * > 0), read as zeros until written. With path NULL, an anonymous memfd
+ * that only descriptors reach (pass it to another process over a Unix
+ * socket or by inheritance). With a path (e.g. /dev/shm/NAME), that file is
+ * opened, or created mode 0600, so another process or VM opening the same
+ * path shares the bytes; an existing file shorter than `size` is extended,
+ * a longer one is kept as it is. *fd gets an O_RDWR, close-on-exec
+ * descriptor the caller owns. Fails with ARCVM_E_INVALID for a bad size or
+ * a path that is not a regular file, and with the open's error otherwise. */
+int arcvm_alloc_shared(uint64_t size, const char *path, int *fd, struct arcvm_error *err);
+
+/* Where the VM's shared memory sits in guest physical memory: sets *gpa
+ * and *size, or returns ARCVM_E_NOT_FOUND when the VM has none. Any state. */
+int arcvm_shared_region(const struct arcvm_vm *vm, uint64_t *gpa, uint64_t *size,
+			struct arcvm_error *err);
 
 /* Interrupts, through the in-kernel irqchip (LINUX boots, or cfg.irqchip). */
 enum arcvm_irq_kind {

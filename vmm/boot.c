@@ -14,6 +14,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/x86.h"
 #include "util/err.h"
+#include "vmm/shared.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
@@ -78,10 +79,11 @@ static int load_linux(struct arcvm_vm *vm, struct arcvm_error *err)
 		rc = map_file(vm->cfg.initrd_path, "initrd", &initrd, err);
 	if (rc)
 		goto out;
-	char root[64];
+	char root[64], shm[64];
 	vm_root_cmdline(vm, root, sizeof(root));
-	if (asprintf(&vm->cmdline, "%s%s", vm->cfg.cmdline ? vm->cfg.cmdline : DEFAULT_CMDLINE,
-		     root) < 0) {
+	vm_shared_cmdline(vm, shm, sizeof(shm));
+	if (asprintf(&vm->cmdline, "%s%s%s", vm->cfg.cmdline ? vm->cfg.cmdline : DEFAULT_CMDLINE,
+		     root, shm) < 0) {
 		vm->cmdline = NULL;
 		rc = err_set(err, ARCVM_E_NOMEM, "out of memory for the command line");
 		goto out;

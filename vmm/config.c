@@ -11,6 +11,7 @@ void arcvm_config_init(struct arcvm_config *cfg)
 	cfg->boot = ARCVM_BOOT_LINUX;
 	cfg->console_in_fd = 0;
 	cfg->console_out_fd = 1;
+	cfg->shared_fd = -1;
 }
 
 const char *arcvm_state_name(enum arcvm_state s)

@@ -36,6 +36,10 @@ struct guest_mem {
 	struct mem_region regions[MEM_MAX_REGIONS];
 	int nregions;
 	uint64_t ram_size;   /* total bytes of RAM across RAM regions */
+	/* A range above RAM that the e820 map reports reserved (the shared
+	 * memory region, vmm/shared.c); reserved_size 0: none. Not RAM, and not
+	 * reachable through the accessors below. */
+	uint64_t reserved_gpa, reserved_size;
 	/* With dirty tracking (diff snapshots): one bit per 4 KiB page of RAM,
 	 * numbered as in a memory file (RAM regions end to end), for the pages
 	 * the VMM itself writes (KVM logs the guest's). Owned by the VM. */

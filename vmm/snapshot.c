@@ -246,6 +246,10 @@ static int write_state(struct arcvm_vm *vm, struct vm_snap *s, const struct snap
 static int check_snapshot_call(struct arcvm_vm *vm, enum arcvm_snapshot_type type,
 			       const char *state_path, const char *mem_path, struct arcvm_error *err)
 {
+	if (vm->cfg.shared_size)
+		return err_set(err, ARCVM_E_UNSUPPORTED,
+			       "a VM with shared memory cannot be snapshotted: the region belongs "
+			       "to the host and other VMs, not to this guest");
 	if (vm->state != ARCVM_STATE_PAUSED)
 		return err_set(err, ARCVM_E_BAD_STATE, "cannot snapshot a VM that is %s (pause it first)",
 			       arcvm_state_name(vm->state));

@@ -17,6 +17,7 @@
 
 #include "arch/x86/layout.h"
 #include "util/err.h"
+#include "vmm/shared.h"
 
 void vm_log(const struct arcvm_vm *vm, enum arcvm_log_level level, const char *fmt, ...)
 {
@@ -303,7 +304,8 @@ int vm_build(struct arcvm_vm *vm, int mem_fd, struct arcvm_error *err)
 {
 	int rc;
 	if ((rc = vcpu_signal_init(err)) || (rc = vm_setup_kvm(vm, err)) ||
-	    (rc = vm_setup_memory(vm, mem_fd, err)) || (rc = vm_setup_devices(vm, err)))
+	    (rc = vm_setup_memory(vm, mem_fd, err)) || (rc = vm_setup_shared(vm, err)) ||
+	    (rc = vm_setup_devices(vm, err)))
 		return rc;
 	/* A restored guest's memory already holds its kernel and tables. */
 	if (!vm->restoring && (rc = vm_load_guest(vm, err)))

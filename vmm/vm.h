@@ -74,6 +74,7 @@ struct arcvm_vm {
 	struct vm_user_handler handlers[VM_MAX_USER_HANDLERS];
 	int nhandlers;
 	struct vm_regions regions;      /* arcvm_map_region's; controlling thread only */
+	uint64_t shared_gpa;            /* where cfg.shared_size bytes of shared memory sit */
 
 	bool restoring;                 /* built from a snapshot: no guest image, no boot state */
 	struct vm_snap *snap;           /* vmm/snapshot.c: memory layers and dirty pages */

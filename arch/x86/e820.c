@@ -4,6 +4,9 @@
  *
  * [X86_EBDA_START, 1 MiB) is always reported reserved: the MP table and the
  * ACPI tables live there, and the kernel must not reuse that memory.
+ * mem->reserved_gpa/size (shared memory, above all RAM) is reported reserved
+ * too, so the kernel neither uses it as RAM nor places devices there, and
+ * /dev/mem may map it (docs/shared-memory.md).
  */
 #include "arch/x86/layout.h"
 #include "arch/x86/x86.h"
@@ -86,5 +89,13 @@ int x86_e820_build(const struct guest_mem *mem, struct x86_e820_entry *out, int 
 	}
 	if (!bios_done && add(&o, X86_EBDA_START, X86_BIOS_END, E820_RESERVED))
 		return ARCVM_E_INVALID;
+	if (mem->reserved_size) {
+		/* Callers place it above RAM, so the map stays sorted. */
+		if (mem->reserved_gpa < mem_ram_end(mem))
+			return ARCVM_E_INVALID;
+		if (add(&o, mem->reserved_gpa, mem->reserved_gpa + mem->reserved_size,
+			E820_RESERVED))
+			return ARCVM_E_INVALID;
+	}
 	return o.n;
 }

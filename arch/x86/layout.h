@@ -33,6 +33,11 @@
 #define X86_TSS_SIZE          0x3000ull
 #define X86_IDENTITY_MAP_SIZE 0x1000ull
 
+/* Shared memory (vmm/shared.c) starts at the first multiple of this at or
+ * above both the end of RAM and 4 GiB: outside the MMIO hole, above every
+ * RAM byte, so the e820 map lists it last as reserved. */
+#define X86_SHM_ALIGN         0x40000000ull  /* 1 GiB */
+
 /* Interrupts (GSIs on the in-kernel IOAPIC). */
 #define X86_COM1_IRQ          4
 #define X86_VIRTIO_IRQ_BASE   5   /* device n uses X86_VIRTIO_IRQ_BASE + n */

@@ -59,7 +59,8 @@ struct x86_e820_entry {
 } __attribute__((packed));
 
 /* Builds the e820 map for mem: low RAM to 640 KiB, reserved BIOS area,
- * RAM from 1 MiB, RAM above 4 GiB when present. Returns the entry count or a
+ * RAM from 1 MiB, RAM above 4 GiB when present, then mem's reserved range
+ * (which must lie above RAM) when set. Returns the entry count or a
  * negative code when `max` is too small. */
 int x86_e820_build(const struct guest_mem *mem, struct x86_e820_entry *out, int max);
 

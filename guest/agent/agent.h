@@ -36,6 +36,14 @@ int agent_run_exec(int conn, const struct proto_exec *e, uint8_t *rx, size_t *rx
  * 0 when the answer was sent, -1 when the connection is unusable. */
 int agent_run_call(int conn, const uint8_t *bundle, size_t len);
 
+/* shm.c: `arcvm-shm` (arcvm-init called by that name); returns its exit
+ * status. shm_find reads arcvm.shm=SIZE@GPA from /proc/cmdline (0, or -1
+ * when absent or malformed); shm_map maps [gpa, gpa+size) from /dev/mem
+ * (NULL with a message on stderr). */
+int shm_main(int argc, char **argv);
+int shm_find(uint64_t *size, uint64_t *gpa);
+void *shm_map(uint64_t gpa, uint64_t size);
+
 #define AGENT_RX_SIZE (PROTO_HEADER_SIZE + PROTO_MAX_PAYLOAD)
 
 #endif

@@ -340,6 +340,9 @@ static void spawn_server(int conn, int lfd, int sfd, const sigset_t *old_mask)
 
 int main(int argc, char **argv)
 {
+	const char *name = strrchr(argv[0], '/');
+	if (strcmp(name ? name + 1 : argv[0], "arcvm-shm") == 0)
+		return shm_main(argc, argv);
 	/* Test mode: serve the one connection on stdin (a socket), as a
 	 * connection's server process would, then exit. No mounts. */
 	if (argc == 2 && strcmp(argv[1], "--serve-stdin") == 0) {

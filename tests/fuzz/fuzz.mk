@@ -7,7 +7,7 @@ FUZZ_FLAGS   := -std=gnu11 -D_GNU_SOURCE -g -O1 -I. -Iinclude -pthread \
                 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS) cli/drive_opt.c cli/net_opt.c \
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS) cli/drive_opt.c cli/net_opt.c cli/shm_opt.c \
                   api/http.c api/fc_json.c api/vmctl.c)
 FUZZ_LIB     := $(BUILD)/fuzz/libarcvm-fuzz.a
 

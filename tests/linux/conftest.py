@@ -185,3 +185,8 @@ def live_vms(arcvm):
     yield start
     for vm in vms:
         vm.stop()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: takes minutes in the test host (deselect with -m 'not slow')")

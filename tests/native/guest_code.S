@@ -120,4 +120,13 @@ SNIPPET(lm_pio_loop)
 	jnz 1b
 	hlt
 END(lm_pio_loop)
+/* Shared memory at 4 GiB (mapped by the test's page-table entries): sends
+ * the 32-bit word at 4 GiB to the result port, stores 0x5ca1ab1e at 4 GiB + 8. */
+SNIPPET(lm_shm)
+	movabs $0x100000000, %rbx
+	movl (%rbx), %eax
+	out %eax, $0xe0
+	movl $0x5ca1ab1e, 8(%rbx)
+	hlt
+END(lm_shm)
 	.section .note.GNU-stack, "", @progbits

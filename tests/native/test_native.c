@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ GUEST_DECL(rm_count_forever);
 GUEST_DECL(rm_regs);
 GUEST_DECL(lm_mmio);
 GUEST_DECL(lm_ud2);
+GUEST_DECL(lm_shm);
 
 #define RAW(cfg, mode, name) native_config(cfg, mode, name##_start, GUEST_SIZE(name))
 
@@ -379,6 +381,79 @@ static void test_linux_refused_on_pvm(void **state)
 	assert_non_null(strstr(err.msg, "PVM"));
 }
 
+/* cfg.shared_fd: the memfd sits at 4 GiB, where the host's writes reach the
+ * guest's loads and the guest's stores reach the host's mapping. */
+static void test_shared_memory_both_ways(void **state)
+{
+	struct arcvm_config cfg;
+	RAW(&cfg, ARCVM_BOOT_RAW64, lm_shm);
+	struct arcvm_error err;
+	int fd;
+	assert_int_equal(arcvm_alloc_shared(2 << 20, NULL, &fd, &err), 0);
+	volatile uint32_t *host = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(host != MAP_FAILED);
+	host[0] = 0x12345678;
+	cfg.shared_fd = fd;
+	cfg.shared_size = 2 << 20;
+	struct arcvm_vm *vm;
+	assert_int_equal(arcvm_vm_create(&cfg, &vm, &err), 0);
+	close(fd);   /* arcvm keeps its own mapping */
+	uint64_t gpa, size;
+	assert_int_equal(arcvm_shared_region(vm, &gpa, &size, &err), 0);
+	assert_int_equal(gpa, 4ull << 30);
+	assert_int_equal(size, 2 << 20);
+	/* The boot page tables map 0..4 GiB; add 4 GiB..+2 MiB: PDPT[4] -> a
+	 * page directory at 0xF000 whose entry 0 is a 2 MiB page at 4 GiB. */
+	assert_int_equal(arcvm_write_guest_u64(vm, 0xA000 + 4 * 8, 0xF000 | 3, &err), 0);
+	assert_int_equal(arcvm_write_guest_u64(vm, 0xF000, gpa | 0x83, &err), 0);
+	struct port_log log = { 0 };
+	native_watch_ports(vm, &log);
+	enum arcvm_exit_reason r;
+	assert_int_equal(arcvm_vm_boot(vm, &err), 0);
+	assert_int_equal(arcvm_vm_wait(vm, 10000, &r, &err), 0);
+	assert_int_equal(r, ARCVM_EXIT_HALT);
+	assert_int_equal(log.count, 1);
+	assert_int_equal(log.values[0], 0x12345678);
+	assert_int_equal(host[2], 0x5ca1ab1e);
+	/* The API reaches it too, and a snapshot is refused. */
+	uint32_t v = 0;
+	assert_int_equal(arcvm_read_guest_u32(vm, gpa + 8, &v, &err), 0);
+	assert_int_equal(v, 0x5ca1ab1e);
+	assert_int_equal(arcvm_vm_snapshot(vm, ARCVM_SNAPSHOT_FULL, "/nonexistent/s",
+					   "/nonexistent/m", &err), ARCVM_E_UNSUPPORTED);
+	assert_int_equal(arcvm_shared_region(vm, &gpa, &size, &err), 0);
+	arcvm_vm_destroy(vm);
+	munmap((void *)host, 2 << 20);
+}
+
+static void test_shared_memory_bad_configs(void **state)
+{
+	struct arcvm_config cfg;
+	RAW(&cfg, ARCVM_BOOT_RAW64, lm_shm);
+	struct arcvm_error err;
+	struct arcvm_vm *vm;
+	int fd;
+	assert_int_equal(arcvm_alloc_shared(8192, NULL, &fd, &err), 0);
+	cfg.shared_fd = fd;
+	cfg.shared_size = 4097;
+	assert_int_equal(arcvm_vm_create(&cfg, &vm, &err), ARCVM_E_INVALID);
+	assert_non_null(strstr(err.msg, "multiple of 4 KiB"));
+	cfg.shared_size = 3 * 4096;
+	assert_int_equal(arcvm_vm_create(&cfg, &vm, &err), ARCVM_E_INVALID);
+	assert_non_null(strstr(err.msg, "shared memory: region needs bytes"));
+	cfg.shared_fd = -1;
+	cfg.shared_size = 4096;
+	assert_int_equal(arcvm_vm_create(&cfg, &vm, &err), ARCVM_E_INVALID);
+	assert_non_null(strstr(err.msg, "neither host memory nor a file descriptor"));
+	close(fd);
+	/* Without shared memory there is no region to report. */
+	cfg.shared_size = 0;
+	assert_int_equal(arcvm_vm_create(&cfg, &vm, &err), 0);
+	uint64_t gpa, size;
+	assert_int_equal(arcvm_shared_region(vm, &gpa, &size, &err), ARCVM_E_NOT_FOUND);
+	arcvm_vm_destroy(vm);
+}
+
 int main(void)
 {
 	int fd = open("/dev/kvm", O_RDWR);
@@ -406,6 +481,8 @@ int main(void)
 		cmocka_unit_test(test_no_leaked_threads_or_fds),
 		cmocka_unit_test(test_missing_kernel_is_named),
 		cmocka_unit_test(test_linux_refused_on_pvm),
+		cmocka_unit_test(test_shared_memory_both_ways),
+		cmocka_unit_test(test_shared_memory_bad_configs),
 	};
 	return cmocka_run_group_tests_name("native", tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "cli/config.c"
 #include "cli/drive_opt.c"
 #include "cli/net_opt.c"
+#include "cli/shm_opt.c"
 
 static char dir[64];       /* a scratch folder holding the config's neighbours */
 static char cfgpath[128];
