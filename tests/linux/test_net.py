@@ -10,16 +10,14 @@ import base64
 import hashlib
 import http.server
 import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 import urllib.request
 import uuid
 
 import pytest
-from conftest import LiveVM
+from conftest import LiveVM, ns
 
 pytestmark = pytest.mark.usefixtures("needs_kvm")
 WAIT = int(os.environ.get("ARCVM_TEST_BOOT_TIMEOUT", "300"))
@@ -154,32 +152,6 @@ def test_no_receive_buffers_no_spin(live_vms):
     assert alive, vm
     share = (c1 - c0) / (w1 - w0)
     assert share < 0.5, f"arcvm used {share:.0%} of a CPU while the guest posted no buffers"
-
-
-def have_netns():
-    if os.geteuid() != 0:
-        return "needs root for a network namespace and a TAP device"
-    if not shutil.which("ip"):
-        return "no iproute2 'ip' on this host"
-    if not os.path.exists("/dev/net/tun"):
-        return "no /dev/net/tun (tun module)"
-    return None
-
-
-@pytest.fixture
-def netns():
-    reason = have_netns()
-    if reason:
-        pytest.skip(reason)
-    name = "arcvmt" + uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
-    yield name
-    subprocess.run(["ip", "netns", "del", name], timeout=30)
-
-
-def ns(name, *cmd, timeout=60):
-    return subprocess.run(["ip", "netns", "exec", name, *cmd], capture_output=True,
-                          timeout=timeout, text=True)
 
 
 def test_tap_ping_both_ways_multiqueue(arcvm, netns):
