@@ -16,6 +16,11 @@ GUEST = BUILD / "guest"
 BOOT_TIMEOUT = int(os.environ.get("ARCVM_TEST_BOOT_TIMEOUT", "300"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes minutes in the test host (the use cases);"
+                            " never skipped for it")
+
+
 def kvm_boots_linux():
     if not os.path.exists("/dev/kvm"):
         return "no /dev/kvm on this host"
