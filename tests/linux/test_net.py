@@ -70,6 +70,22 @@ def test_guest_downloads_through_nat(run_arcvm, http_server):
     assert hashlib.sha256(blob).hexdigest() in r.out, r
 
 
+def test_dhcp_lease_under_nat(run_arcvm, http_server):
+    """--net user,ip=dhcp: the guest is told nothing but "dhcp" (its kernel
+    command line says so) and gets address, prefix, default route and DNS
+    from slirp's DHCP server through udhcpc, then reaches the host."""
+    root, port = http_server
+    (root / "hello").write_text("over a leased address\n")
+    r = run_arcvm("exec", "--net", "user,ip=dhcp", "--", "sh", "-c",
+                  "grep -o 'arcvm.net=[^ ]*' /proc/cmdline; "
+                  "ip -4 addr show eth0 | grep -o 'inet [0-9./]*'; "
+                  "ip route | grep ^default | cut -d' ' -f1-3; cat /etc/resolv.conf; "
+                  f"wget -q -O - http://10.0.2.2:{port}/hello")
+    assert r.status == 0, r
+    assert r.out.splitlines() == ["arcvm.net=dhcp", "inet 10.0.2.15/24", "default via 10.0.2.2",
+                                  "nameserver 10.0.2.3", "over a leased address"], r
+
+
 def test_host_reaches_guest_server_through_publish(live_vms):
     """--publish 127.0.0.1:HOSTPORT:80: a host client gets the page a busybox
     httpd serves in the guest."""
