@@ -219,6 +219,7 @@ static int fnv_file(uint64_t *h, const char *path)
 
 struct guest_parts {
 	char agent[PATH_MAX], release_file[PATH_MAX], load_order[PATH_MAX], moddir[PATH_MAX];
+	char net_up[PATH_MAX], busybox[PATH_MAX];
 	char release[128];
 };
 
@@ -228,6 +229,8 @@ static int find_guest_parts(struct guest_parts *g)
 	snprintf(g->agent, sizeof(g->agent), "%s/arcvm-init", dir);
 	snprintf(g->release_file, sizeof(g->release_file), "%s/kernel.release", dir);
 	snprintf(g->load_order, sizeof(g->load_order), "%s/load-order", dir);
+	snprintf(g->net_up, sizeof(g->net_up), "%s/arcvm-net", dir);
+	snprintf(g->busybox, sizeof(g->busybox), "%s/busybox", dir);
 	FILE *f = fopen(g->release_file, "re");
 	if (!f || !fgets(g->release, sizeof(g->release), f)) {
 		cli_error("no built-in guest kernel in %s (run 'make guest')", dir);
@@ -238,8 +241,10 @@ static int find_guest_parts(struct guest_parts *g)
 	fclose(f);
 	g->release[strcspn(g->release, "\n")] = '\0';
 	snprintf(g->moddir, sizeof(g->moddir), "%s/modules/lib/modules/%s", dir, g->release);
-	if (access(g->moddir, R_OK) || access(g->agent, R_OK) || access(g->load_order, R_OK)) {
-		cli_error("the built-in guest in %s lacks arcvm-init, load-order or the modules of "
+	if (access(g->moddir, R_OK) || access(g->agent, R_OK) || access(g->load_order, R_OK) ||
+	    access(g->net_up, R_OK) || access(g->busybox, R_OK)) {
+		cli_error("the built-in guest in %s lacks arcvm-init, arcvm-net, busybox, load-order"
+			  " or the modules of "
 			  "%s (run 'make guest')", dir, g->release);
 		return -1;
 	}
@@ -259,7 +264,8 @@ static int cache_key(const struct image_opts *o, const struct guest_parts *g, ui
 	fnv_str(&h, o->packages_buf);
 	fnv_str(&h, size);
 	fnv_str(&h, g->release);
-	if (fnv_file(&h, g->agent) || fnv_file(&h, g->load_order))
+	if (fnv_file(&h, g->agent) || fnv_file(&h, g->load_order) || fnv_file(&h, g->net_up) ||
+	    fnv_file(&h, g->busybox))
 		return -1;
 	*key = h;
 	return 0;
@@ -399,6 +405,13 @@ static int install_arcvm_parts(struct progress *p, const char *stage,
 	if (pathf(path, sizeof(path), "%s/sbin/arcvm-init", stage))
 		return -1;
 	if (run(p, NULL, "install", "-m", "0755", g->agent, path, NULL))
+		return -1;
+	/* The agent's network setup (guest/net-up.sh) and the busybox it falls
+	 * back on for ip and udhcpc, which minbase lacks. */
+	if (pathf(path, sizeof(path), "%s/bin/arcvm-net", stage) ||
+	    run(p, NULL, "install", "-m", "0755", g->net_up, path, NULL) ||
+	    pathf(path, sizeof(path), "%s/usr/lib/arcvm/busybox", stage) ||
+	    run(p, NULL, "install", "-D", "-m", "0755", g->busybox, path, NULL))
 		return -1;
 	/* minbase has no init system: arcvm-init is the image's init. An image
 	 * that brings its own (systemd-sysv) keeps it; arcvm exec names
