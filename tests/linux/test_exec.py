@@ -344,3 +344,15 @@ def test_share_filesystem_conformance(exec_, tmp_path):
     assert (box / "hard").stat().st_ino == (box / "g").stat().st_ino
     assert os.readlink(box / "soft") == "g"
     assert not (box / "d").exists()
+
+
+def test_guest_kernel_panic_is_reported_with_status_123(exec_):
+    """The command crashes the guest's kernel (sysrq c): arcvm names the
+    panic with the kernel's own line and exits 123, not as a failure of its
+    own (125); the next VM boots as usual."""
+    r = exec_("--", "sh", "-c", "echo before; echo c >/proc/sysrq-trigger; echo after")
+    assert r.status == 123, r
+    assert "after" not in r.out, r     # "before" may or may not have left the guest
+    assert ("the guest kernel panicked before the command finished: "
+            "Kernel panic - not syncing: sysrq triggered crash") in r.err, r
+    assert exec_("--", "echo", "next").out == "next\n"
