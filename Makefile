@@ -33,8 +33,13 @@ ARCVM     := $(BUILD)/arcvm
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps run test test-unit test-native test-linux bench asan fuzz clean guest
+.PHONY: all arcvm deps run test test-unit test-native test-linux bench asan fuzz clean guest
 all: $(LIBARCVM) $(ARCVM)
+
+# Only the arcvm binary: no Debian packages installed, no guest, nothing
+# else built (e.g. `make -C /src BUILD=/tmp/b arcvm` in a VM that has only
+# gcc, make and the -dev packages of LIB_LIBS and CLI_LIBS).
+arcvm: $(ARCVM)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -108,9 +108,9 @@ static int apply_boot(struct vmctl *c, const cJSON *root, const char *name, stru
 			return err_set(err, ARCVM_E_INVALID, "%s: network-interfaces: expected an"
 				       " array", name);
 		cJSON_ArrayForEach(item, v) {
-			const char *iface;
-			rc = fcj_network(item, NULL, &iface, err);
-			rc = in_section(rc ? rc : vmctl_put_network(c, iface, err), name,
+			struct fc_net n;
+			rc = fcj_network(item, NULL, &n, err);
+			rc = in_section(rc ? rc : vmctl_put_network(c, &n, err), name,
 					"network-interfaces", err);
 			if (rc)
 				break;

@@ -1,15 +1,17 @@
 /* fc_json.c - Firecracker's JSON objects, strictly parsed (see fc_json.h). */
 #include "api/fc_json.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/err.h"
 
-enum fj_type { FJ_STRING, FJ_BOOL, FJ_UINT, FJ_OBJECT, FJ_NULL_ONLY };
+enum fj_type { FJ_STRING, FJ_BOOL, FJ_UINT, FJ_OBJECT, FJ_NULL_ONLY, FJ_ANY };
 
 /* One field an object may hold. FJ_NULL_ONLY: accepted only as null (or
- * absent), for Firecracker features arcvm does not have. */
+ * absent), for Firecracker features arcvm does not have. FJ_ANY: the
+ * object's parser checks the value itself. */
 struct fj_field {
 	const char *name;
 	enum fj_type type;
@@ -19,7 +21,7 @@ struct fj_field {
 static const char *type_name(enum fj_type t)
 {
 	static const char *const names[] = { "a string", "true or false", "a whole number",
-					     "an object", "null (not supported by arcvm)" };
+					     "an object", "null (not supported by arcvm)", "any value" };
 	return names[t];
 }
 
@@ -33,6 +35,7 @@ static bool type_ok(const cJSON *v, enum fj_type t)
 		       v->valuedouble == (double)(uint64_t)v->valuedouble;
 	case FJ_OBJECT: return cJSON_IsObject(v);
 	case FJ_NULL_ONLY: return cJSON_IsNull(v);
+	case FJ_ANY: return true;
 	}
 	return false;
 }
@@ -296,19 +299,99 @@ int fcj_entropy(const cJSON *o, struct arcvm_error *err)
 	return FJ_CHECK(o, "entropy", fields, err);
 }
 
-int fcj_network(const cJSON *o, const char *path_id, const char **iface_id,
-		struct arcvm_error *err)
+/* Firecracker's rate limiter: {"bandwidth": {...}, "ops": {...}}, either
+ * bucket optional. arcvm does not limit, so only a limiter that limits
+ * nothing (null, {}, or both buckets null) is accepted. */
+static int no_rate_limit(const cJSON *o, const char *what, const char *name,
+			 struct arcvm_error *err)
 {
+	const cJSON *v = get(o, name), *b;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (cJSON_IsObject(v)) {
+		bool empty = true;
+		cJSON_ArrayForEach(b, v)
+			empty = empty && cJSON_IsNull(b) &&
+				(!strcmp(b->string, "bandwidth") || !strcmp(b->string, "ops"));
+		if (empty)
+			return 0;
+	}
+	return err_set(err, ARCVM_E_UNSUPPORTED, "%s: %s: rate limiting is not supported by arcvm"
+		       " (leave the field out or give null)", what, name);
+}
+
+/* A Linux interface name (at most 15 bytes; no '/', ':' or white space;
+ * not "." or "..") for a TAP device, or FC_NET_USER. */
+static int check_host_dev(const char *what, const char *s, struct arcvm_error *err)
+{
+	size_t n = strlen(s);
+	if (strcmp(s, FC_NET_USER) == 0)
+		return 0;
+	bool ok = n >= 1 && n <= 15 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = s[i] > ' ' && s[i] < 0x7f && s[i] != '/' && s[i] != ':';
+	if (!ok)
+		return err_set(err, ARCVM_E_INVALID, "%s: host_dev_name '%.64s' is neither a TAP"
+			       " device name (1 to 15 bytes, no '/', ':' or spaces) nor \"%s\""
+			       " (user-mode NAT)", what, s, FC_NET_USER);
+	return 0;
+}
+
+static uint8_t hex_nibble(char ch)
+{
+	return (uint8_t)(isdigit((unsigned char)ch) ? ch - '0' : tolower((unsigned char)ch) - 'a' + 10);
+}
+
+/* "XX:XX:XX:XX:XX:XX", unicast (a NIC cannot have a group address). */
+static int parse_mac(const char *what, const char *s, uint8_t mac[6], struct arcvm_error *err)
+{
+	bool ok = strlen(s) == 17;
+	for (int i = 0; ok && i < 6; i++) {
+		const char *p = s + 3 * i;
+		ok = isxdigit((unsigned char)p[0]) && isxdigit((unsigned char)p[1]) &&
+		     (i == 5 || p[2] == ':');
+		if (ok)
+			mac[i] = (uint8_t)(hex_nibble(p[0]) << 4 | hex_nibble(p[1]));
+	}
+	if (!ok)
+		return err_set(err, ARCVM_E_INVALID, "%s: guest_mac '%.64s' is not a MAC address"
+			       " (XX:XX:XX:XX:XX:XX)", what, s);
+	if (mac[0] & 1)
+		return err_set(err, ARCVM_E_INVALID, "%s: guest_mac %s is a multicast address, which"
+			       " a network card cannot have", what, s);
+	return 0;
+}
+
+int fcj_network(const cJSON *o, const char *path_id, struct fc_net *out, struct arcvm_error *err)
+{
+	static const char what[] = "network-interface";
 	static const struct fj_field fields[] = {
 		{ "iface_id", FJ_STRING, true }, { "host_dev_name", FJ_STRING, true },
-		{ "guest_mac", FJ_STRING, false }, { "rx_rate_limiter", FJ_NULL_ONLY, false },
-		{ "tx_rate_limiter", FJ_NULL_ONLY, false },
+		{ "guest_mac", FJ_STRING, false }, { "rx_rate_limiter", FJ_ANY, false },
+		{ "tx_rate_limiter", FJ_ANY, false },
 	};
-	int rc = FJ_CHECK(o, "network-interface", fields, err);
-	if (!rc) {
-		*iface_id = get(o, "iface_id")->valuestring;
-		rc = id_matches("network-interface", "iface_id", *iface_id, path_id, err);
+	memset(out, 0, sizeof(*out));
+	int rc = FJ_CHECK(o, what, fields, err);
+	if (!rc)
+		rc = id_matches(what, "iface_id", get(o, "iface_id")->valuestring, path_id, err);
+	if (!rc)
+		rc = check_host_dev(what, get(o, "host_dev_name")->valuestring, err);
+	if (!rc && get(o, "guest_mac")) {
+		rc = parse_mac(what, get(o, "guest_mac")->valuestring, out->guest_mac, err);
+		out->has_mac = rc == 0;
 	}
+	if (!rc)
+		rc = no_rate_limit(o, what, "rx_rate_limiter", err);
+	if (!rc)
+		rc = no_rate_limit(o, what, "tx_rate_limiter", err);
+	if (!rc) {
+		out->iface_id = strdup(get(o, "iface_id")->valuestring);
+		out->host_dev_name = strdup(get(o, "host_dev_name")->valuestring);
+		if (!out->iface_id || !out->host_dev_name)
+			rc = err_set(err, ARCVM_E_NOMEM, "%s: out of memory", what);
+	}
+	if (rc)
+		fc_net_free(out);
 	return rc;
 }
 
@@ -536,6 +619,22 @@ static cJSON *vsock_json(const struct vmctl *c)
 	return o;
 }
 
+static cJSON *net_json(const struct fc_net *n)
+{
+	cJSON *o = cJSON_CreateObject();
+	char mac[18];
+	const uint8_t *m = n->guest_mac;
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
+	if (o && (!add_str(o, "iface_id", n->iface_id) ||
+		  !add_str(o, "host_dev_name", n->host_dev_name) ||
+		  (n->has_mac && !add_str(o, "guest_mac", mac)))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 static bool add_item(cJSON *o, const char *name, cJSON *item)
 {
 	return item && cJSON_AddItemToObject(o, name, item);
@@ -543,8 +642,8 @@ static bool add_item(cJSON *o, const char *name, cJSON *item)
 
 cJSON *fcj_vm_config(const struct vmctl *c)
 {
-	cJSON *o = cJSON_CreateObject(), *drives = cJSON_CreateArray();
-	bool ok = o && drives && add_item(o, "boot-source", boot_source_json(c));
+	cJSON *o = cJSON_CreateObject(), *drives = cJSON_CreateArray(), *nets = cJSON_CreateArray();
+	bool ok = o && drives && nets && add_item(o, "boot-source", boot_source_json(c));
 	for (int i = 0; ok && i < c->ndrives; i++)
 		ok = cJSON_AddItemToArray(drives, drive_json(&c->drives[i]));
 	if (ok) {
@@ -552,9 +651,14 @@ cJSON *fcj_vm_config(const struct vmctl *c)
 		drives = NULL;
 	}
 	ok = ok && add_item(o, "machine-config", fcj_machine_config_json(&c->machine)) &&
-	     cJSON_AddNullToObject(o, "balloon") &&
-	     cJSON_AddArrayToObject(o, "network-interfaces") &&
-	     add_item(o, "vsock", vsock_json(c));
+	     cJSON_AddNullToObject(o, "balloon");
+	for (int i = 0; ok && i < c->nnets; i++)
+		ok = cJSON_AddItemToArray(nets, net_json(&c->nets[i]));
+	if (ok) {
+		ok = cJSON_AddItemToObject(o, "network-interfaces", nets);
+		nets = NULL;
+	}
+	ok = ok && add_item(o, "vsock", vsock_json(c));
 	if (ok && c->have_logger) {
 		cJSON *l = cJSON_AddObjectToObject(o, "logger");
 		ok = l && add_str(l, "log_path", c->logger.log_path) &&
@@ -573,6 +677,7 @@ cJSON *fcj_vm_config(const struct vmctl *c)
 	     add_item(o, "entropy", c->entropy ? cJSON_CreateObject() : cJSON_CreateNull());
 	if (!ok) {
 		cJSON_Delete(drives);
+		cJSON_Delete(nets);
 		cJSON_Delete(o);
 		return NULL;
 	}

@@ -30,9 +30,9 @@ int fcj_drive_patch(const cJSON *o, const char *path_id, char **path_on_host,
 		    struct arcvm_error *err);
 int fcj_vsock(const cJSON *o, struct fc_vsock *out, struct arcvm_error *err);
 int fcj_entropy(const cJSON *o, struct arcvm_error *err);
-/* Checks the body's shape only; *iface_id is its iface_id (borrowed). */
-int fcj_network(const cJSON *o, const char *path_id, const char **iface_id,
-		struct arcvm_error *err);
+/* host_dev_name is a TAP device or FC_NET_USER; guest_mac is optional;
+ * rate limiters are refused unless they limit nothing. */
+int fcj_network(const cJSON *o, const char *path_id, struct fc_net *out, struct arcvm_error *err);
 int fcj_logger(const cJSON *o, struct fc_logger *out, struct arcvm_error *err);
 int fcj_metrics(const cJSON *o, char **metrics_path, struct arcvm_error *err);
 int fcj_action(const cJSON *o, enum fc_action *out, struct arcvm_error *err);

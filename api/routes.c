@@ -123,9 +123,9 @@ static int put_entropy(struct vmctl *c, const char *id, const cJSON *body,
 static int put_network(struct vmctl *c, const char *id, const cJSON *body,
 		       struct api_reply *out, struct arcvm_error *err)
 {
-	const char *iface;
-	int rc = fcj_network(body, id, &iface, err);
-	return rc ? rc : vmctl_put_network(c, iface, err);
+	struct fc_net n;
+	int rc = fcj_network(body, id, &n, err);
+	return rc ? rc : vmctl_put_network(c, &n, err);
 }
 
 static int put_action(struct vmctl *c, const char *id, const cJSON *body,

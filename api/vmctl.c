@@ -36,6 +36,13 @@ void fc_vsock_free(struct fc_vsock *v)
 	memset(v, 0, sizeof(*v));
 }
 
+void fc_net_free(struct fc_net *n)
+{
+	free(n->iface_id);
+	free(n->host_dev_name);
+	memset(n, 0, sizeof(*n));
+}
+
 void fc_logger_free(struct fc_logger *l)
 {
 	free(l->log_path);
@@ -79,6 +86,8 @@ void vmctl_free(struct vmctl *c)
 	for (int i = 0; i < c->ndrives; i++)
 		fc_drive_free(&c->drives[i]);
 	fc_vsock_free(&c->vsock);
+	for (int i = 0; i < c->nnets; i++)
+		fc_net_free(&c->nets[i]);
 	fc_logger_free(&c->logger);
 	if (c->log_file)
 		fclose(c->log_file);
@@ -225,14 +234,56 @@ int vmctl_set_entropy(struct vmctl *c, struct arcvm_error *err)
 	return rc;
 }
 
-/* The one place networking is refused: the virtio-net branch wires it here. */
-int vmctl_put_network(struct vmctl *c, const char *iface_id, struct arcvm_error *err)
+static int find_net(const struct vmctl *c, const char *id)
 {
-	int rc = pre_boot_only(c, "adding a network interface", err);
-	if (rc)
+	for (int i = 0; i < c->nnets; i++)
+		if (strcmp(c->nets[i].iface_id, id) == 0)
+			return i;
+	return -1;
+}
+
+/* Another interface (not the one at `at`) already uses n's TAP or MAC. As in
+ * Firecracker, two interfaces cannot share either; user-mode NAT
+ * interfaces are independent of each other and may be several. */
+static int net_clash(const struct vmctl *c, const struct fc_net *n, int at,
+		     struct arcvm_error *err)
+{
+	for (int i = 0; i < c->nnets; i++) {
+		const struct fc_net *o = &c->nets[i];
+		if (i == at)
+			continue;
+		if (strcmp(n->host_dev_name, FC_NET_USER) != 0 &&
+		    strcmp(o->host_dev_name, n->host_dev_name) == 0)
+			return err_set(err, ARCVM_E_INVALID, "network interface '%s' already uses"
+				       " host device %s", o->iface_id, n->host_dev_name);
+		if (n->has_mac && o->has_mac && memcmp(n->guest_mac, o->guest_mac, 6) == 0)
+			return err_set(err, ARCVM_E_INVALID, "network interface '%s' already has"
+				       " that guest_mac", o->iface_id);
+	}
+	return 0;
+}
+
+int vmctl_put_network(struct vmctl *c, struct fc_net *n, struct arcvm_error *err)
+{
+	int rc = pre_boot_only(c, "adding or replacing a network interface", err);
+	int at = find_net(c, n->iface_id);
+	if (!rc && at < 0 && c->nnets == ARCVM_MAX_NETS)
+		rc = err_set(err, ARCVM_E_INVALID, "too many network interfaces (at most %d)",
+			     ARCVM_MAX_NETS);
+	if (!rc)
+		rc = net_clash(c, n, at, err);
+	if (rc) {
+		fc_net_free(n);
 		return rc;
-	return err_set(err, ARCVM_E_UNSUPPORTED, "network interface '%.64s': networking is not"
-		       " available yet in arcvm", iface_id);
+	}
+	if (at < 0)
+		at = c->nnets++;
+	else
+		fc_net_free(&c->nets[at]);
+	c->nets[at] = *n;
+	memset(n, 0, sizeof(*n));
+	c->boot_resources_set = true;
+	return 0;
 }
 
 static const char *level_name(enum fc_log_level l)
@@ -363,7 +414,7 @@ static char *build_cmdline(const struct vmctl *c)
 		if (c->drives[i].is_root_device)
 			snprintf(root, sizeof(root), " root=/dev/vd%c %s", 'a' + i,
 				 c->drives[i].is_read_only ? "ro" : "rw");
-	bool virtio = c->ndrives || c->have_vsock || c->entropy;
+	bool virtio = c->ndrives || c->have_vsock || c->entropy || c->nnets;
 	char *s;
 	if (asprintf(&s, "%s%s%s", c->boot.boot_args ? c->boot.boot_args : DEFAULT_BOOT_ARGS,
 		     virtio ? " arcvm.modules=1" : "", root) < 0)
@@ -396,6 +447,16 @@ static void fill_config(const struct vmctl *c, struct arcvm_config *cfg)
 		};
 	}
 	cfg->ndrives = c->ndrives;
+	for (int i = 0; i < c->nnets; i++) {
+		const struct fc_net *n = &c->nets[i];
+		struct arcvm_net *an = &cfg->nets[i];
+		bool user = strcmp(n->host_dev_name, FC_NET_USER) == 0;
+		an->mode = user ? ARCVM_NET_USER : ARCVM_NET_TAP;
+		an->tap_name = user ? NULL : n->host_dev_name;
+		if (n->has_mac)
+			memcpy(an->mac, n->guest_mac, sizeof(an->mac));
+	}
+	cfg->nnets = c->nnets;
 	cfg->log = vmctl_lib_log;
 	cfg->log_opaque = (void *)c;
 }
@@ -426,8 +487,9 @@ int vmctl_start(struct vmctl *c, struct arcvm_error *err)
 	c->counters.instance_starts++;
 	if (c->on_vm)
 		c->on_vm(c->on_vm_opaque, c->vm);
-	vmctl_log(c, FC_LOG_INFO, "vmctl", "microVM started: %d vCPU(s), %u MiB, %d drive(s)",
-		  c->machine.vcpu_count, c->machine.mem_size_mib, c->ndrives);
+	vmctl_log(c, FC_LOG_INFO, "vmctl", "microVM started: %d vCPU(s), %u MiB, %d drive(s),"
+		  " %d network interface(s)", c->machine.vcpu_count, c->machine.mem_size_mib,
+		  c->ndrives, c->nnets);
 	return 0;
 }
 

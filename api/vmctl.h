@@ -46,6 +46,17 @@ struct fc_vsock {
 	char *uds_path;
 };
 
+/* host_dev_name naming user-mode NAT (libslirp) instead of a TAP device: a
+ * ':' can never be in a Linux interface name, so no TAP is shadowed. */
+#define FC_NET_USER "arcvm:user"
+
+struct fc_net {
+	char *iface_id;
+	char *host_dev_name;       /* a TAP device, or FC_NET_USER */
+	bool has_mac;
+	uint8_t guest_mac[6];
+};
+
 enum fc_log_level { FC_LOG_OFF, FC_LOG_ERROR, FC_LOG_WARN, FC_LOG_INFO, FC_LOG_DEBUG, FC_LOG_TRACE };
 
 struct fc_logger {
@@ -98,6 +109,8 @@ struct vmctl {
 	bool have_vsock;
 	struct fc_vsock vsock;
 	bool entropy;
+	struct fc_net nets[ARCVM_MAX_NETS];   /* the guest's eth0, eth1... in this order */
+	int nnets;
 	bool boot_resources_set;   /* anything but logger/metrics configured: no snapshot load */
 
 	pthread_mutex_t log_lock;
@@ -127,8 +140,10 @@ int vmctl_set_machine_config(struct vmctl *c, const struct fc_machine_config *m,
 int vmctl_put_drive(struct vmctl *c, struct fc_drive *d, struct arcvm_error *err);
 int vmctl_set_vsock(struct vmctl *c, struct fc_vsock *v, struct arcvm_error *err);
 int vmctl_set_entropy(struct vmctl *c, struct arcvm_error *err);
-/* Networking is another branch's work: always refused, with a clear message. */
-int vmctl_put_network(struct vmctl *c, const char *iface_id, struct arcvm_error *err);
+/* PUT /network-interfaces/{id}: adds the interface, or replaces the one with
+ * the same id (which keeps its place). Refused: more than ARCVM_MAX_NETS, a
+ * TAP device or a guest MAC another interface already has. */
+int vmctl_put_network(struct vmctl *c, struct fc_net *n, struct arcvm_error *err);
 
 /* Logger and metrics: once each, before or after start. */
 int vmctl_set_logger(struct vmctl *c, struct fc_logger *l, struct arcvm_error *err);
@@ -159,6 +174,7 @@ void vmctl_lib_log(void *opaque, enum arcvm_log_level level, const char *msg);
 void fc_boot_source_free(struct fc_boot_source *b);
 void fc_drive_free(struct fc_drive *d);
 void fc_vsock_free(struct fc_vsock *v);
+void fc_net_free(struct fc_net *n);
 void fc_logger_free(struct fc_logger *l);
 void fc_snapshot_create_free(struct fc_snapshot_create *s);
 void fc_snapshot_load_free(struct fc_snapshot_load *s);

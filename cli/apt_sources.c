@@ -139,25 +139,41 @@ static void parse_file(struct pick *p, const char *path, const char *suite)
 	fclose(f);
 }
 
-int apt_find_mirror(const char *etc_apt, const char *suite, char *out, size_t len)
+static void parse_all(struct pick *p, const char *etc_apt, const char *suite)
 {
-	struct pick p;
-	memset(&p, 0, sizeof(p));
 	char path[APT_URI_MAX];
 	snprintf(path, sizeof(path), "%s/sources.list", etc_apt);
-	parse_file(&p, path, suite);
+	parse_file(p, path, suite);
 	static const char *const patterns[] = { "sources.list.d/*.list", "sources.list.d/*.sources" };
 	for (size_t i = 0; i < 2; i++) {
 		glob_t g;
 		snprintf(path, sizeof(path), "%s/%s", etc_apt, patterns[i]);
 		if (glob(path, 0, NULL, &g) == 0)
 			for (size_t j = 0; j < g.gl_pathc; j++)
-				parse_file(&p, g.gl_pathv[j], suite);
+				parse_file(p, g.gl_pathv[j], suite);
 		globfree(&g);
 	}
+}
+
+int apt_find_mirror(const char *etc_apt, const char *suite, char *out, size_t len)
+{
+	struct pick p;
+	memset(&p, 0, sizeof(p));
+	parse_all(&p, etc_apt, suite);
 	const char *uri = p.exact[0] ? p.exact : p.archive;
 	if (!uri[0])
 		return -1;
 	snprintf(out, len, "%s", uri);
+	return 0;
+}
+
+int apt_find_suite(const char *etc_apt, const char *suite, char *out, size_t len)
+{
+	struct pick p;
+	memset(&p, 0, sizeof(p));
+	parse_all(&p, etc_apt, suite);
+	if (!p.exact[0])
+		return -1;
+	snprintf(out, len, "%s", p.exact);
 	return 0;
 }

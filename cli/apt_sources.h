@@ -13,4 +13,8 @@
  * no source qualifies. */
 int apt_find_mirror(const char *etc_apt, const char *suite, char *out, size_t len);
 
+/* The first "deb" URI that lists `suite` itself (bookworm-security,
+ * bookworm-updates), with no fallback. Returns -1 when none does. */
+int apt_find_suite(const char *etc_apt, const char *suite, char *out, size_t len);
+
 #endif

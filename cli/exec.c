@@ -39,6 +39,7 @@
 #include "cli/exec_session.h"
 #include "cli/shm_bell.h"
 
+#define EXEC_PANIC_STATUS 123       /* the guest kernel panicked before CMD finished */
 #define EXEC_TIMEOUT_STATUS 124
 #define EXEC_FAILED 125
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off quiet"
@@ -137,8 +138,9 @@ static void exec_usage(FILE *f)
 	      "                         listening) instead of booting; its shares, memory and\n"
 	      "                         vCPUs are the snapshot's\n"
 	      "  -v, --verbose          show the guest's console\n\n"
-	      "Exit status: CMD's own; 128+N when CMD died of signal N; 124 timeout;\n"
-	      "125 arcvm could not run CMD; 126/127 CMD not executable / not found.\n", f);
+	      "Exit status: CMD's own; 128+N when CMD died of signal N; 123 the guest\n"
+	      "kernel panicked (the panic line is printed); 124 timeout; 125 arcvm could\n"
+	      "not run CMD; 126/127 CMD not executable / not found.\n", f);
 }
 
 static int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
@@ -683,6 +685,23 @@ static int copy_outs(struct exec_opts *o, struct exec_conn *c)
 	return 0;
 }
 
+/* When the VM has ended because the guest's kernel panicked: says so with
+ * the kernel's panic line and returns true. (A panic does not break the
+ * agent's connection: the session ends because the VM is seen to stop, so
+ * the VM has stopped by the time this is asked.) */
+static bool report_panic(struct exec_run *r, int verbose)
+{
+	enum arcvm_exit_reason why;
+	struct arcvm_error err;
+	if (arcvm_vm_wait(r->vm, 0, &why, &err) != 0 || why != ARCVM_EXIT_PANIC)
+		return false;
+	const char *line = arcvm_vm_panic_message(r->vm);
+	cli_error("the guest kernel panicked before the command finished: %s",
+		  line ? line : "(no panic line on the console)");
+	show_log_tail(r, verbose);
+	return true;
+}
+
 /* Maps how the session ended to arcvm's status, printing why if needed. */
 static int session_status(struct exec_opts *o, struct exec_run *r, const struct exec_result *res)
 {
@@ -695,6 +714,8 @@ static int session_status(struct exec_opts *o, struct exec_run *r, const struct 
 	case EXEC_END_SIGNAL:
 		return 128 + (int)res->code;
 	default:
+		if (report_panic(r, o->verbose))
+			return EXEC_PANIC_STATUS;
 		cli_error("%s", res->msg);
 		show_log_tail(r, o->verbose);
 		return EXEC_FAILED;
@@ -838,6 +859,8 @@ static int boot_and_run(struct exec_opts *o, struct exec_run *r)
 	if (fd < 0) {
 		if (stop_sig)
 			return 128 + stop_sig;
+		if (report_panic(r, o->verbose))
+			return EXEC_PANIC_STATUS;
 		show_log_tail(r, o->verbose);
 		return EXEC_FAILED;
 	}

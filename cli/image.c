@@ -2,16 +2,21 @@
  * image.c - `arcvm image debian`: a Debian root filesystem as an ext4 image
  * that `arcvm exec --image` boots.
  *
- *   1. debootstrap --variant=minbase [--include=PKGS] SUITE STAGE MIRROR, the
- *      mirror read from this machine's apt configuration (apt_sources.c);
- *   2. arcvm-init as /sbin/arcvm-init (and /sbin/init when the image has
+ *   1. debootstrap --variant=minbase SUITE STAGE MIRROR, the mirror read from
+ *      this machine's apt configuration (apt_sources.c);
+ *   2. the image's apt sources: SUITE from the mirror, and SUITE-updates and
+ *      SUITE-security where this machine's apt configuration lists them;
+ *      then the extra packages with apt-get in a chroot of the stage (so a
+ *      package only in -security, such as the guest kernel's
+ *      linux-headers, can be had);
+ *   3. arcvm-init as /sbin/arcvm-init (and /sbin/init when the image has
  *      none), the guest kernel's modules under /lib/modules/<version> with
  *      the agent's /lib/modules/load-order;
- *   3. mke2fs -d STAGE (no loop mount, no root needed for this step), then
+ *   4. mke2fs -d STAGE (no loop mount, no root needed for this step), then
  *      e2fsck -fn so a bad image fails here, not in a guest.
  *
  * Images are cached under the cache folder by a key over every input
- * (recipe version, suite, mirror, packages, size, the arcvm-init binary, the
+ * (recipe version, suite, mirrors, packages, size, the arcvm-init binary, the
  * kernel release and module list), so a second build with the same inputs
  * only copies the cached image to -o (a reflink where the filesystem can,
  * else a sparse copy).
@@ -36,7 +41,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 
-#define IMAGE_RECIPE "arcvm-debian-1"   /* bump when the steps below change */
+#define IMAGE_RECIPE "arcvm-debian-2"   /* bump when the steps below change */
 #define DEFAULT_SUITE "bookworm"
 #define DEFAULT_SIZE "2G"
 #define MIN_SIZE (64ull << 20)
@@ -46,6 +51,7 @@ struct image_opts {
 	const char *suite, *packages, *mirror, *out, *cache;
 	uint64_t size;
 	char mirror_buf[APT_URI_MAX];
+	char updates[APT_URI_MAX], security[APT_URI_MAX];   /* "" when not listed */
 	char packages_buf[MAX_PACKAGES_LEN];   /* sorted, comma-separated */
 };
 
@@ -56,7 +62,9 @@ static void image_usage(FILE *f)
 	      "Builds a Debian root filesystem (debootstrap, minbase) into an ext4 image with\n"
 	      "arcvm-init as its init and the guest kernel's modules, for arcvm exec --image.\n\n"
 	      "  --suite SUITE      Debian release (default bookworm)\n"
-	      "  --packages LIST    extra packages, comma-separated\n"
+	      "  --packages LIST    extra packages, comma-separated (installed with apt from\n"
+	      "                     SUITE, SUITE-updates and SUITE-security as this\n"
+	      "                     machine's apt sources list them)\n"
 	      "  --size SIZE        image size (default 2G; at least 64M)\n"
 	      "  --mirror URL       Debian mirror (default: the one in /etc/apt/sources.list*)\n"
 	      "  --cache DIR        image cache (default $ARCVM_CACHE_DIR, else image-cache\n"
@@ -211,6 +219,7 @@ static int fnv_file(uint64_t *h, const char *path)
 
 struct guest_parts {
 	char agent[PATH_MAX], release_file[PATH_MAX], load_order[PATH_MAX], moddir[PATH_MAX];
+	char net_up[PATH_MAX], busybox[PATH_MAX];
 	char release[128];
 };
 
@@ -220,6 +229,8 @@ static int find_guest_parts(struct guest_parts *g)
 	snprintf(g->agent, sizeof(g->agent), "%s/arcvm-init", dir);
 	snprintf(g->release_file, sizeof(g->release_file), "%s/kernel.release", dir);
 	snprintf(g->load_order, sizeof(g->load_order), "%s/load-order", dir);
+	snprintf(g->net_up, sizeof(g->net_up), "%s/arcvm-net", dir);
+	snprintf(g->busybox, sizeof(g->busybox), "%s/busybox", dir);
 	FILE *f = fopen(g->release_file, "re");
 	if (!f || !fgets(g->release, sizeof(g->release), f)) {
 		cli_error("no built-in guest kernel in %s (run 'make guest')", dir);
@@ -230,8 +241,10 @@ static int find_guest_parts(struct guest_parts *g)
 	fclose(f);
 	g->release[strcspn(g->release, "\n")] = '\0';
 	snprintf(g->moddir, sizeof(g->moddir), "%s/modules/lib/modules/%s", dir, g->release);
-	if (access(g->moddir, R_OK) || access(g->agent, R_OK) || access(g->load_order, R_OK)) {
-		cli_error("the built-in guest in %s lacks arcvm-init, load-order or the modules of "
+	if (access(g->moddir, R_OK) || access(g->agent, R_OK) || access(g->load_order, R_OK) ||
+	    access(g->net_up, R_OK) || access(g->busybox, R_OK)) {
+		cli_error("the built-in guest in %s lacks arcvm-init, arcvm-net, busybox, load-order"
+			  " or the modules of "
 			  "%s (run 'make guest')", dir, g->release);
 		return -1;
 	}
@@ -246,10 +259,13 @@ static int cache_key(const struct image_opts *o, const struct guest_parts *g, ui
 	fnv_str(&h, IMAGE_RECIPE);
 	fnv_str(&h, o->suite);
 	fnv_str(&h, o->mirror);
+	fnv_str(&h, o->updates);
+	fnv_str(&h, o->security);
 	fnv_str(&h, o->packages_buf);
 	fnv_str(&h, size);
 	fnv_str(&h, g->release);
-	if (fnv_file(&h, g->agent) || fnv_file(&h, g->load_order))
+	if (fnv_file(&h, g->agent) || fnv_file(&h, g->load_order) || fnv_file(&h, g->net_up) ||
+	    fnv_file(&h, g->busybox))
 		return -1;
 	*key = h;
 	return 0;
@@ -390,6 +406,13 @@ static int install_arcvm_parts(struct progress *p, const char *stage,
 		return -1;
 	if (run(p, NULL, "install", "-m", "0755", g->agent, path, NULL))
 		return -1;
+	/* The agent's network setup (guest/net-up.sh) and the busybox it falls
+	 * back on for ip and udhcpc, which minbase lacks. */
+	if (pathf(path, sizeof(path), "%s/bin/arcvm-net", stage) ||
+	    run(p, NULL, "install", "-m", "0755", g->net_up, path, NULL) ||
+	    pathf(path, sizeof(path), "%s/usr/lib/arcvm/busybox", stage) ||
+	    run(p, NULL, "install", "-D", "-m", "0755", g->busybox, path, NULL))
+		return -1;
 	/* minbase has no init system: arcvm-init is the image's init. An image
 	 * that brings its own (systemd-sysv) keeps it; arcvm exec names
 	 * /sbin/arcvm-init on the command line either way. */
@@ -418,23 +441,64 @@ static int make_sized_file(const char *path, uint64_t size)
 	return 0;
 }
 
+/* The stage's /etc/apt/sources.list: the image can install more later
+ * (arcvm exec --net --persist ... apt-get install). */
+static int write_sources(const struct image_opts *o, const char *stage)
+{
+	char path[PATH_MAX], text[4 * APT_URI_MAX];
+	if (pathf(path, sizeof(path), "%s/etc/apt/sources.list", stage))
+		return -1;
+	int n = snprintf(text, sizeof(text), "deb %s %s main\n", o->mirror, o->suite);
+	if (o->updates[0])
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "deb %s %s-updates main\n",
+			      o->updates, o->suite);
+	if (o->security[0])
+		snprintf(text + n, sizeof(text) - (size_t)n, "deb %s %s-security main\n",
+			 o->security, o->suite);
+	return write_file(path, text);
+}
+
+/* apt-get in a chroot of the stage (debootstrap left it a resolv.conf);
+ * no recommends, as debootstrap's --include would; the downloaded .debs and
+ * package lists are dropped so the image carries only what is installed. */
+static int install_packages(const struct image_opts *o, const char *stage, struct progress *p)
+{
+	if (!o->packages_buf[0])
+		return 0;
+	char list[MAX_PACKAGES_LEN], lists[PATH_MAX], *save;
+	char *argv[16 + MAX_PACKAGES_LEN / 3];
+	int n = 0;
+	if (pathf(lists, sizeof(lists), "%s/var/lib/apt/lists", stage) ||
+	    run(p, NULL, "chroot", stage, "apt-get", "-q", "update", NULL))
+		return -1;
+	snprintf(list, sizeof(list), "%s", o->packages_buf);
+	const char *head[] = { "chroot", stage, "env", "DEBIAN_FRONTEND=noninteractive",
+			       "apt-get", "-q", "-y", "--no-install-recommends", "install" };
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		argv[n++] = (char *)head[i];
+	for (char *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		argv[n++] = w;   /* fits: a name takes at least 3 bytes of the list */
+	argv[n] = NULL;
+	if (progress_run(p, argv, NULL) ||
+	    run(p, NULL, "chroot", stage, "apt-get", "clean", NULL))
+		return -1;
+	return run(p, NULL, "find", lists, "-mindepth", "1", "-delete", NULL);
+}
+
 static int build_image(const struct image_opts *o, const struct guest_parts *g,
 		       const char *cached, struct progress *p)
 {
-	char stage[PATH_MAX], tmp[PATH_MAX], include[MAX_PACKAGES_LEN + 16];
+	char stage[PATH_MAX], tmp[PATH_MAX];
 	if (pathf(stage, sizeof(stage), "%s.d", cached) || pathf(tmp, sizeof(tmp), "%s.tmp", cached))
 		return -1;
-	snprintf(include, sizeof(include), "--include=%s", o->packages_buf);
 
 	progress_step(p, "debootstrap");
-	if (run(p, NULL, "rm", "-rf", stage, NULL))
+	if (run(p, NULL, "rm", "-rf", stage, NULL) ||
+	    run(p, debootstrap_milestone, "debootstrap", "--variant=minbase", o->suite, stage,
+		o->mirror, NULL))
 		return -1;
-	int rc = o->packages_buf[0] ?
-		run(p, debootstrap_milestone, "debootstrap", "--variant=minbase", include, o->suite,
-		    stage, o->mirror, NULL) :
-		run(p, debootstrap_milestone, "debootstrap", "--variant=minbase", o->suite, stage,
-		    o->mirror, NULL);
-	if (rc)
+	progress_step(p, o->packages_buf[0] ? "packages" : "apt sources");
+	if (write_sources(o, stage) || install_packages(o, stage, p))
 		return -1;
 	progress_step(p, "arcvm-init and kernel modules");
 	if (install_arcvm_parts(p, stage, g))
@@ -502,6 +566,13 @@ static int image_debian(struct image_opts *o)
 		}
 		o->mirror = o->mirror_buf;
 	}
+	char suite[64];
+	snprintf(suite, sizeof(suite), "%s-updates", o->suite);
+	if (apt_find_suite("/etc/apt", suite, o->updates, sizeof(o->updates)))
+		o->updates[0] = '\0';
+	snprintf(suite, sizeof(suite), "%s-security", o->suite);
+	if (apt_find_suite("/etc/apt", suite, o->security, sizeof(o->security)))
+		o->security[0] = '\0';
 	struct guest_parts g;
 	uint64_t key;
 	char dir[PATH_MAX], cached[PATH_MAX];
@@ -511,7 +582,7 @@ static int image_debian(struct image_opts *o)
 		  (unsigned long long)key))
 		return CLI_ERROR;
 	struct progress p;
-	progress_init(&p, 3);
+	progress_init(&p, 4);
 	/* Two builds of the same image would share one staging folder: the
 	 * second waits, then finds the first one's result in the cache. */
 	char lock[PATH_MAX];

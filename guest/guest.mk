@@ -10,6 +10,9 @@
 #   $(GUEST_DIR)/initrd.cpio.gz    busybox + guest/init.sh + GUEST_MODULES
 #   $(GUEST_DIR)/load-order        their insmod order (/lib/modules/<version>/...),
 #                                  which `arcvm image debian` gives arcvm-init
+#   $(GUEST_DIR)/arcvm-net         guest/net-up.sh, and
+#   $(GUEST_DIR)/busybox           the initramfs's busybox, which `arcvm image
+#                                  debian` installs for it (ip, udhcpc)
 #   $(GUEST_DIR)/rootfs.ext4       busybox ext4 root image (GUEST_ROOTFS_SIZE),
 #                                  guest/init.sh as its /sbin/init; boot it
 #                                  with `arcvm run --root COPY` (a copy: the
@@ -52,6 +55,7 @@ $(GUEST_INITRD): $(GUEST_RELEASE) guest/init.sh guest/mkinitrd.sh guest/modorder
 	guest/mkinitrd.sh $@ guest/init.sh \
 		$(GUEST_DIR)/modules/lib/modules/$$(cat $(GUEST_RELEASE)) $(GUEST_MODULES)
 	cp $@.d/lib/modules/load-order $(GUEST_DIR)/load-order
+	cp $@.d/bin/arcvm-net $@.d/bin/busybox $(GUEST_DIR)/
 
 # The root image has no kernel modules: the initramfs loads them before it
 # switches to the disk.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # arcvm-net: configures the guest's eth0 (virtio-net) as the kernel command
 # line's arcvm.net=SPEC says; run by guest/init.sh and by arcvm-init, so both
-# guests behave alike. Installed as /sbin/arcvm-net in the initramfs.
+# guests behave alike. Installed as /bin/arcvm-net in the initramfs and in
+# the images of `arcvm image debian`.
 #   arcvm-net IP/PREFIX,GW,DNS   static address, default route, resolv.conf
 #   arcvm-net dhcp               ask the network (slirp answers with 10.0.2.15)
 #   arcvm-net up                 only bring the link up (TAP without an address)
@@ -9,6 +10,14 @@
 # lease in its environment. Every wait is bounded; exit status 0 means eth0 is
 # configured as asked.
 dev=eth0
+# A Debian image (arcvm image debian) may lack iproute2 and udhcpc: it
+# carries the initramfs's busybox as /usr/lib/arcvm/busybox for them.
+bb=
+command -v ip >/dev/null 2>&1 && command -v udhcpc >/dev/null 2>&1 ||
+	bb=/usr/lib/arcvm/busybox
+if [ -n "$bb" ]; then
+	ip() { "$bb" ip "$@"; }
+fi
 
 resolv() {
 	mkdir -p /etc
@@ -48,7 +57,7 @@ ip link set lo up
 ip link set $dev up || exit 1
 case "$spec" in
 up) exit 0 ;;
-dhcp) exec udhcpc -i $dev -f -q -n -t 5 -T 2 -s "$0" >/dev/null ;;
+dhcp) exec ${bb:+"$bb"} udhcpc -i $dev -f -q -n -t 5 -T 2 -s "$0" >/dev/null ;;
 esac
 old_ifs=$IFS
 IFS=,

@@ -120,11 +120,89 @@ def test_unknown_paths_and_methods(api):
     assert a.get("/?x=1")[0] == 200             # the query string is not part of the path
 
 
-def test_network_interfaces_refused_clearly(api):
+def net(iface, dev, **extra):
+    return {"iface_id": iface, "host_dev_name": dev, **extra}
+
+
+def test_network_interfaces_configured_and_shown(api):
+    """PUT /network-interfaces adds TAP and user-mode interfaces in order; a
+    second PUT of the same id replaces it in place; GET /vm/config shows
+    them in Firecracker's shape."""
     a = api()
-    msg = fault(a.put("/network-interfaces/eth0", {"iface_id": "eth0", "host_dev_name": "tap0"}))
-    assert "networking is not available yet" in msg
+    assert a.put("/network-interfaces/eth0", net("eth0", "tap0")) == (204, None)
+    assert a.put("/network-interfaces/nat", net("nat", "arcvm:user",
+                                                guest_mac="06:00:AC:10:00:02")) == (204, None)
+    assert a.put("/network-interfaces/eth0", net("eth0", "tap7", rx_rate_limiter=None,
+                                                 tx_rate_limiter={"bandwidth": None,
+                                                                  "ops": None})) == (204, None)
+    assert a.get("/vm/config")[1]["network-interfaces"] == [
+        {"iface_id": "eth0", "host_dev_name": "tap7"},
+        {"iface_id": "nat", "host_dev_name": "arcvm:user", "guest_mac": "06:00:ac:10:00:02"}]
+
+
+def test_network_interface_bodies_refused_clearly(api):
+    a = api()
+    cases = [
+        (net("eth0", "tap0", rx_rate_limiter={"bandwidth": {"size": 1000, "refill_time": 100}}),
+         "rx_rate_limiter: rate limiting is not supported"),
+        (net("eth0", "tap0", tx_rate_limiter={"ops": {"size": 10, "refill_time": 100}}),
+         "tx_rate_limiter: rate limiting is not supported"),
+        (net("eth0", "tap0", rx_rate_limiter=5), "rate limiting is not supported"),
+        (net("eth0", "tap0", guest_mac="01:00:5e:00:00:01"), "multicast"),
+        (net("eth0", "tap0", guest_mac="06:00:ac:10:00"), "not a MAC address"),
+        (net("eth0", "tap0", guest_mac="06:00:ac:10:00:0g"), "not a MAC address"),
+        (net("eth0", "tap0", guest_mac=6), "'guest_mac' must be a string"),
+        (net("eth0", "a-very-long-tap-name"), "neither a TAP device name"),
+        (net("eth0", "tap/0"), "neither a TAP device name"),
+        (net("eth0", "user:"), "neither a TAP device name"),
+        (net("eth0", "tap 0"), "neither a TAP device name"),
+        (net("eth0", ""), "neither a TAP device name"),
+        (net("eth1", "tap0"), "differs from the one in the path"),
+        ({"iface_id": "eth0"}, "missing required field 'host_dev_name'"),
+        (net("eth0", "tap0", mtu=1500), "unknown field 'mtu'"),
+    ]
+    for body, expected in cases:
+        msg = fault(a.put("/network-interfaces/eth0", body))
+        assert expected in msg, (body, msg)
     assert a.get("/vm/config")[1]["network-interfaces"] == []
+
+    # Two interfaces cannot share a TAP device or a MAC; at most four.
+    assert a.put("/network-interfaces/a", net("a", "tap0", guest_mac="06:00:00:00:00:01")) \
+        == (204, None)
+    assert "already uses host device tap0" in fault(a.put("/network-interfaces/b",
+                                                          net("b", "tap0")))
+    assert "already has that guest_mac" in fault(a.put(
+        "/network-interfaces/b", net("b", "tap1", guest_mac="06:00:00:00:00:01")))
+    for i in "bcd":
+        assert a.put(f"/network-interfaces/{i}", net(i, "arcvm:user")) == (204, None)
+    assert "too many network interfaces (at most 4)" in fault(
+        a.put("/network-interfaces/e", net("e", "tap9")))
+    # Replacing one of the four is not adding a fifth.
+    assert a.put("/network-interfaces/d", net("d", "tap9")) == (204, None)
+    assert len(a.get("/vm/config")[1]["network-interfaces"]) == 4
+
+
+def test_user_mode_interface_starts_and_refuses_changes_after(api, needs_kvm, tmp_path):
+    """A user-mode NAT interface needs no root or host setup, so the tiny
+    guest starts with one; afterwards the interface cannot be changed
+    (Firecracker's 400), and a snapshot is refused because virtio-net has no
+    saved state yet."""
+    a = api("--allow-pvm")
+    boot_tiny(a)
+    assert a.put("/network-interfaces/eth0", net("eth0", "arcvm:user")) == (204, None)
+    assert a.put("/actions", {"action_type": "InstanceStart"}) == (204, None)
+    a.wait_stdout("arcvm-api-guest ready")
+    msg = fault(a.put("/network-interfaces/eth0", net("eth0", "arcvm:user")))
+    assert "network interface is only allowed before the microVM starts (it is Running)" in msg
+    assert "only allowed before" in fault(a.put("/network-interfaces/eth1", net("eth1", "tap1")))
+    assert a.patch("/vm", {"state": "Paused"}) == (204, None)
+    msg = fault(a.put("/snapshot/create", {"snapshot_type": "Full",
+                                           "snapshot_path": str(tmp_path / "s"),
+                                           "mem_file_path": str(tmp_path / "m")}))
+    assert "network interfaces" in msg
+    assert a.get("/vm/config")[1]["network-interfaces"] == [
+        {"iface_id": "eth0", "host_dev_name": "arcvm:user"}]
+    assert a.stop() == 7
 
 
 def test_oversized_body_refused_and_server_carries_on(api):
@@ -336,12 +414,14 @@ def test_config_file_starts_the_vm(api, needs_kvm, tmp_path):
         "machine-config": {"vcpu_count": 2, "mem_size_mib": 64},
         "entropy": {},
         "metrics": {"metrics_path": str(tmp_path / "m.json")},
+        "network-interfaces": [{"iface_id": "nat0", "host_dev_name": "arcvm:user"}],
     })
     a = api("--allow-pvm", "--config-file", str(cfg))
     a.wait_stdout("arcvm-api-guest ready")
     assert a.state() == "Running"
     c = a.get("/vm/config")[1]
     assert c["machine-config"]["vcpu_count"] == 2 and c["entropy"] == {}
+    assert c["network-interfaces"] == [{"iface_id": "nat0", "host_dev_name": "arcvm:user"}]
     assert c["metrics"]["metrics_path"] == str(tmp_path / "m.json")
     # arcvm run --config-file boots the same file without an API.
     p = subprocess.Popen([ARCVM, "run", "--config-file", str(cfg), "--allow-pvm"],
@@ -400,8 +480,8 @@ def test_config_file_errors_name_the_section(tmp_path):
           "drives": [{"drive_id": "r", "is_root_device": True, "path_on_host": "/nonexistent"}]},
          "drives: cannot read and write drive file /nonexistent"),
         ({"boot-source": {"kernel_image_path": str(GUEST)},
-          "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}]},
-         "networking is not available yet"),
+          "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap/0"}]},
+         "network-interfaces: network-interface: host_dev_name 'tap/0' is neither"),
     ]
     for sections, expected in cases:
         cfg = write_config(tmp_path, **sections)

@@ -28,7 +28,7 @@ static void parse_body(const struct api_request *r)
 	struct fc_snapshot_create sc;
 	struct fc_snapshot_load sl;
 	enum fc_action a;
-	const char *iface;
+	struct fc_net n;
 	char *path;
 	bool pause;
 	if (!fcj_boot_source(o, &b, &err))
@@ -44,7 +44,10 @@ static void parse_body(const struct api_request *r)
 	if (!fcj_vsock(o, &v, &err))
 		fc_vsock_free(&v);
 	fcj_entropy(o, &err);
-	fcj_network(o, NULL, &iface, &err);
+	if (!fcj_network(o, "eth0", &n, &err))
+		fc_net_free(&n);
+	if (!fcj_network(o, NULL, &n, &err))
+		fc_net_free(&n);
 	if (!fcj_logger(o, &l, &err))
 		fc_logger_free(&l);
 	if (!fcj_metrics(o, &path, &err))

@@ -189,4 +189,34 @@ def live_vms(arcvm):
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "slow: takes minutes in the test host (deselect with -m 'not slow')")
+        "markers", "slow: takes minutes in the test host (the use cases, 1 GiB of shared memory);"
+        " part of make test, never skipped for it")
+# A network namespace of the test's own, for TAP devices (test_net.py,
+# test_api_firecracker.py): the host's interfaces are never touched.
+import uuid  # noqa: E402
+
+
+def have_netns():
+    if os.geteuid() != 0:
+        return "needs root for a network namespace and a TAP device"
+    if not shutil.which("ip"):
+        return "no iproute2 'ip' on this host"
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun (tun module)"
+    return None
+
+
+@pytest.fixture
+def netns():
+    reason = have_netns()
+    if reason:
+        pytest.skip(reason)
+    name = "arcvmt" + uuid.uuid4().hex[:8]
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
+    yield name
+    subprocess.run(["ip", "netns", "del", name], timeout=30)
+
+
+def ns(name, *cmd, timeout=60):
+    return subprocess.run(["ip", "netns", "exec", name, *cmd], capture_output=True,
+                          timeout=timeout, text=True)

@@ -4,11 +4,12 @@ InstanceStart), the guest on the API process's console, pause and resume,
 a drive swapped under the running guest (which sees the new capacity), a
 snapshot through `arcvm snapshot create`, and a second `arcvm api` that
 loads it and carries on where the guest was."""
+import base64
 import json
 import subprocess
 import time
 
-from conftest import GUEST
+from conftest import GUEST, LiveVM, ns
 
 TIMEOUT = 60
 
@@ -121,3 +122,43 @@ def test_send_ctrl_alt_del_reboots_the_guest(needs_kvm, live_vms, tmp_path):
     vm.wait_for("KBD-1-FOUND")
     assert curl(sock, "PUT", "/actions", {"action_type": "SendCtrlAltDel"}) == (204, None)
     assert vm.wait() == 3, vm
+
+
+def test_api_boots_with_a_tap_interface_and_pings(needs_kvm, arcvm, netns, tmp_path):
+    """PUT /network-interfaces with a TAP device (Firecracker's form: iface_id,
+    host_dev_name, guest_mac) in a namespace of the test's own: the guest
+    gets its address from boot_args, sees the MAC it was given, and guest
+    and host ping each other."""
+    for cmd in (["ip", "tuntap", "add", "dev", "fctap0", "mode", "tap", "vnet_hdr"],
+                ["ip", "addr", "add", "192.168.78.1/24", "dev", "fctap0"],
+                ["ip", "link", "set", "fctap0", "up"], ["ip", "link", "set", "lo", "up"]):
+        r = ns(netns, *cmd)
+        assert r.returncode == 0, (cmd, r.stderr)
+    script = ("cat /sys/class/net/eth0/address\n"
+              "ping -c 3 -W 10 192.168.78.1 >/dev/null && echo GUEST-PING-OK\n"
+              "echo GUEST-WAITING && sleep 600\n")
+    sock = tmp_path / "fc.socket"
+    vm = LiveVM("ip", "netns", "exec", netns, arcvm, "api", "--socket", sock)
+    try:
+        wait_socket(vm, sock)
+        assert curl(sock, "PUT", "/boot-source", {
+            "kernel_image_path": str(GUEST / "vmlinux"),
+            "initrd_path": str(GUEST / "initrd.cpio.gz"),
+            "boot_args": "console=ttyS0 reboot=k panic=1 pci=off arcvm.net=192.168.78.2/24"
+                         " arcvm.run64=" + base64.b64encode(script.encode()).decode()}) \
+            == (204, None)
+        assert curl(sock, "PUT", "/network-interfaces/eth0", {
+            "iface_id": "eth0", "host_dev_name": "fctap0",
+            "guest_mac": "06:00:c0:a8:4e:02"}) == (204, None)
+        assert curl(sock, "PUT", "/actions", {"action_type": "InstanceStart"}) == (204, None)
+        vm.wait_for("GUEST-WAITING")
+        assert "06:00:c0:a8:4e:02" in vm.out, vm
+        assert "GUEST-PING-OK" in vm.out, vm
+        r = ns(netns, "busybox", "ping", "-c", "3", "-W", "10", "192.168.78.2")
+        assert r.returncode == 0, (r.stdout, r.stderr, vm)
+        status, body = curl(sock, "PUT", "/network-interfaces/eth1", {
+            "iface_id": "eth1", "host_dev_name": "fctap1"})
+        assert status == 400 and "only allowed before the microVM starts" in \
+            body["fault_message"], body
+    finally:
+        vm.stop()

@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import select
 import shutil
 import struct
@@ -344,3 +345,16 @@ def test_share_filesystem_conformance(exec_, tmp_path):
     assert (box / "hard").stat().st_ino == (box / "g").stat().st_ino
     assert os.readlink(box / "soft") == "g"
     assert not (box / "d").exists()
+
+
+def test_guest_kernel_panic_is_reported_with_status_123(exec_):
+    """The command crashes the guest's kernel (sysrq c): arcvm names the
+    panic with the kernel's own line and exits 123, not as a failure of its
+    own (125); the next VM boots as usual."""
+    r = exec_("--", "sh", "-c", "echo before; echo c >/proc/sysrq-trigger; echo after")
+    assert r.status == 123, r
+    assert "after" not in r.out, r     # "before" may or may not have left the guest
+    # The line is the kernel's own, with its timestamp: "[    3.05] Kernel panic - ...".
+    assert re.search(r"the guest kernel panicked before the command finished: (\[[ 0-9.]+\] )?"
+                     r"Kernel panic - not syncing: sysrq triggered crash", r.err), r
+    assert exec_("--", "echo", "next").out == "next\n"

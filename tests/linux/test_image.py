@@ -3,9 +3,11 @@
 the root disk with arcvm-init as PID 1, and the image file is the same after
 the run as before: the guest's writes land in a throw-away overlay."""
 import hashlib
+import http.server
 import os
 import re
 import subprocess
+import threading
 
 import pytest
 
@@ -71,3 +73,31 @@ def test_persist_keeps_changes_and_exec_works_there(run_arcvm, debian_image, tmp
     assert r.status == 7, r
     assert r.out == "kept\ninstall ok installed\nshared from the host\nFROM THE HOST\n", r
     assert out.read_text() == "made in the guest\n"
+
+
+def test_network_on_the_debian_image(run_arcvm, debian_image, tmp_path):
+    """--net on an image: minbase has neither iproute2 nor udhcpc, so the
+    image carries arcvm-net and busybox for them; the guest gets its lease
+    by DHCP and fetches a page from the host's loopback with bash alone."""
+    (tmp_path / "page").write_text("served to the Debian guest\n")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        port = srv.server_address[1]
+        r = run_arcvm("exec", "--image", debian_image, "--net", "user,ip=dhcp", "--",
+                      "bash", "-c",
+                      "command -v ip udhcpc || echo no-ip-no-udhcpc; cat /etc/resolv.conf; "
+                      f"exec 3<>/dev/tcp/10.0.2.2/{port}; "
+                      "printf 'GET /page HTTP/1.0\\r\\n\\r\\n' >&3; tail -n 1 <&3")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert r.status == 0, r
+    assert r.out == "no-ip-no-udhcpc\nnameserver 10.0.2.3\nserved to the Debian guest\n", r

@@ -67,6 +67,13 @@ static void test_deb822_sources(void **state)
 	assert_string_equal(mirror("bookworm"), "http://mirror.example/debian");
 	/* Another release falls back to the main archive, not the security one. */
 	assert_string_equal(mirror("trixie"), "http://mirror.example/debian");
+	/* The image's extra suites: found only where they are listed. */
+	char out[APT_URI_MAX];
+	assert_int_equal(apt_find_suite(dir, "bookworm-security", out, sizeof(out)), 0);
+	assert_string_equal(out, "http://mirror.example/debian-security");
+	assert_int_equal(apt_find_suite(dir, "bookworm-updates", out, sizeof(out)), 0);
+	assert_string_equal(out, "http://mirror.example/debian");
+	assert_int_equal(apt_find_suite(dir, "trixie-security", out, sizeof(out)), -1);
 }
 
 static void test_one_line_and_disabled(void **state)
