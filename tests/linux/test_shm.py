@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("needs_kvm")
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 SIZES = [4 * KiB, 2 * MiB + 4 * KiB, 64 * MiB,
-         pytest.param(1 * GiB, marks=pytest.mark.slow, id="1GiB")]
+         pytest.param(1 * GiB, marks=pytest.mark.huge, id="1GiB")]
 
 
 def pattern(size, seed):

@@ -4,8 +4,6 @@ snapshots it; `arcvm snapshot restore` in a new process must carry on as if
 nothing happened: files, processes, the shell's open 9p file and working
 directory, a clock that kept counting from the snapshot, a console that
 answers. Two restores of one snapshot run side by side."""
-import os
-import pathlib
 import re
 import subprocess
 
