@@ -160,20 +160,31 @@ static int deliver(const struct call_opts *c, const uint8_t *v, size_t len)
 	return fflush(stdout) ? CALL_FAILED : 0;
 }
 
+/* The guest's words about a failure, on stderr after WHAT: control bytes
+ * other than newline and tab become '?', so they cannot drive the terminal
+ * as escape sequences (the guest is not trusted). */
+static void say_guest_text(const char *what, const char *text)
+{
+	fputs(what, stderr);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		fputc((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f ? '?' : *p, stderr);
+	fputc('\n', stderr);
+}
+
 int call_finish(const struct call_opts *c, const struct exec_result *res)
 {
 	if (res->end == EXEC_END_VALUE)
 		return deliver(c, res->value, res->value_len);
 	/* EXEC_END_CALL_FAIL */
 	if (res->code == PROTO_CALL_RAISED) {
-		fprintf(stderr, "arcvm: the function raised an error in the guest:\n%s\n", res->detail);
+		say_guest_text("arcvm: the function raised an error in the guest:\n", res->detail);
 		return CALL_RAISED;
 	}
 	if (res->code == PROTO_CALL_STUCK) {
-		fprintf(stderr, "arcvm: the function cannot finish in the guest: %s\n", res->detail);
+		say_guest_text("arcvm: the function cannot finish in the guest: ", res->detail);
 		return CALL_RAISED;
 	}
-	fprintf(stderr, "arcvm: the guest refused the call: %s\n", res->detail);
+	say_guest_text("arcvm: the guest refused the call: ", res->detail);
 	return CALL_REFUSED;
 }
 

@@ -130,6 +130,16 @@ def test_guest_error_comes_back_with_its_stack_trace(call, tmp_path):
     assert "Main.inner" in r.err and "Main.main" in r.err, r   # the guest-side trace
 
 
+def test_guest_error_text_cannot_drive_the_terminal(call, tmp_path):
+    """The guest's error and trace are its words: an escape sequence in them
+    reaches stderr defused, never as an ESC byte."""
+    fn = Function(name="main", arity=1, extra_regs=0, instructions=[I.error(0)])
+    r = call(pack(tmp_path, fn), "--arg", '"clear\\x1b[2J\\x07bell"')
+    assert r.status == 1, r
+    assert "raised an error in the guest" in r.err and "clear" in r.err, r
+    assert "\x1b" not in r.err and "\x07" not in r.err, r
+
+
 def test_refused_calls(call, tmp_path):
     """Status 2: wrong arity, a function as the result, --out of a non-string."""
     fn = Function(name="main", arity=1, extra_regs=0, instructions=[I.return_reg(0)])
