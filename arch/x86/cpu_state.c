@@ -225,7 +225,8 @@ int x86_vcpu_load(const struct kvm_sys *sys, struct kvm_vcpufd *v, bool lapic,
 		rc = kvm_vcpu_set_regs(v, &im.regs, err);
 	if (!rc)
 		rc = kvm_vcpu_set_xsave(v, im.xs, err);
-	if (!rc)
+	/* A host without XSAVE reports no XCRs and refuses to set any. */
+	if (!rc && im.xcrs.nr_xcrs)
 		rc = kvm_vcpu_set_xcrs(v, &im.xcrs, err);
 	if (!rc)
 		rc = kvm_vcpu_set_debugregs(v, &im.dregs, err);
