@@ -125,13 +125,10 @@ PY
 	cat "$out/call.md"
 }
 
-can_boot_linux() { [ -e /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; }
-
-if [ -n "$inside" ] || can_boot_linux; then
+if [ -n "$inside" ]; then
 	series
 else
-	echo "call_bench: this host's KVM cannot boot unmodified Linux; running in the test host" >&2
-	TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/tests/testhost/run" \
+	TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/scripts/linux-kvm.sh" \
 		--timeout "${CALL_BENCH_TIMEOUT:-3000}" --share-out "$out" -- \
 		sh "$here/call_bench.sh" "$build" "$out" --runs "$runs" --inside
 	[ -s "$out/call.md" ] || { echo "call_bench: no $out/call.md written" >&2; exit 1; }

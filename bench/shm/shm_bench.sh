@@ -129,13 +129,10 @@ series() {
 	cat "$out/shm.md"
 }
 
-can_boot_linux() { [ -e /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; }
-
-if [ -n "$inside" ] || can_boot_linux; then
+if [ -n "$inside" ]; then
 	series
 else
-	echo "shm_bench: this host's KVM cannot boot unmodified Linux; running in the test host" >&2
-	TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/tests/testhost/run" --mem 6G \
+	TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/scripts/linux-kvm.sh" --mem 6G \
 		--timeout "${SHM_BENCH_TIMEOUT:-5400}" --share-out "$out" -- \
 		sh "$here/shm_bench.sh" "$build" "$out" --mib "$mib" --rounds "$rounds" --inside
 	[ -s "$out/shm.md" ] || { echo "shm_bench: no $out/shm.md written" >&2; exit 1; }
