@@ -45,6 +45,7 @@ const struct ion_native *ion_vm_native_at(const struct ion_vm *vm, unsigned i)
 }
 
 ion_value ion_make_number(double d) { return ion_from_num_canon(d); }
+ion_value ion_make_bool(int b) { return ion_bool(b != 0); }
 
 const struct ion_native *ion_ffi_find(const struct ion_vm *vm, const char *name, size_t len)
 {

@@ -145,6 +145,7 @@ int ion_arg_str(struct ion_proc *p, const ion_value *args, int i, const char **s
 /* A new string in the process's heap; 0 (after raising nomem) on failure. */
 ion_value ion_new_str(struct ion_proc *p, const char *s, size_t len);
 ion_value ion_make_number(double d);
+ion_value ion_make_bool(int b);
 /* A buffer (buf.* natives) over the embedder's bytes [data, data + size),
  * which the VM reads and writes in place and never frees: they must stay
  * mapped until ion_vm_free. Copies into other processes' heaps (messages,

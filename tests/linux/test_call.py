@@ -219,3 +219,58 @@ def test_arcvm_call_from_c(guest, tmp_path):
     r = subprocess.run(example + ["1"], capture_output=True, timeout=BOOT_TIMEOUT)
     assert r.returncode == 1, r
     assert b"takes 2 arguments, 1 given" in r.stderr, r
+
+
+def test_shared_memory_in_place(call, tmp_path):
+    """shm.shared() is the VM's --shared-mem region as an IonVM buffer: the
+    function sums bytes the host put there (one every 4099, so every page
+    is touched), writes a marker string and a last byte, and returns
+    {size, sum, bytes written}; the host sees exactly those writes in the
+    file and nothing else changed."""
+    size = 2 << 20
+    region = tmp_path / "region"
+    data = os.urandom(size)
+    region.write_bytes(data)
+    marker = b"written by IonVM"
+    fn = Function(name="main", arity=0, extra_regs=10, instructions=[
+        I.load_const(9, Value.native("shm.shared")),
+        I.call(0, 9, 0, 0),                     # R0 = shm.shared()
+        I.len(1, 0),                            # R1 = its size
+        I.load_int(2, 0),                       # R2 = sum
+        I.load_int(3, 0),                       # R3 = offset
+        I.load_int(4, 4099),
+        I.label("loop"),
+        I.get_index(5, 0, 3),
+        I.add(2, 2, 5),
+        I.add(3, 3, 4),
+        I.jump_lt(3, 1, "loop"),
+        I.load_const(9, Value.native("buf.write")),
+        I.move(5, 0),
+        I.load_int(6, 100),
+        I.load_const(7, marker.decode()),
+        I.call(3, 9, 5, 3),                     # R3 = buf.write(R0, 100, marker)
+        I.add_imm(6, 1, -1),
+        I.load_int(7, 90),
+        I.set_index(0, 6, 7),                   # R0[size - 1] = 90
+        I.new_tuple(5, 1, 3),
+        I.return_reg(5)])
+    r = call("--shared-mem", f"{size},path={region}", pack(tmp_path, fn))
+    assert r.status == 0, r
+    assert r.out == f"{{{size}, {sum(data[::4099])}, {len(marker)}}}\n", r
+    want = bytearray(data)
+    want[100:100 + len(marker)] = marker
+    want[-1] = 90
+    assert region.read_bytes() == bytes(want)
+
+
+def test_shared_memory_errors(call, tmp_path):
+    """Without --shared-mem, shm.shared() raises and says how to get one; a
+    buffer cannot be the result (it would copy the region)."""
+    fn = Function(name="main", arity=0, extra_regs=1, instructions=[
+        I.load_const(0, Value.native("shm.shared")), I.call(0, 0, 0, 0), I.return_reg(0)])
+    p = pack(tmp_path, fn)
+    r = call(p)
+    assert r.status == 1, r
+    assert "no shared memory: start the VM with --shared-mem" in r.err, r
+    r = call("--shared-mem", "1M", p)
+    assert r.status == 2 and "a buffer cannot be copied out of the VM" in r.err, r
