@@ -6,13 +6,15 @@ Each test boots its own VM. Files live under tmp_path only (in the test host
 the build tree is read-only).
 """
 import os
+import socket
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import BOOT_TIMEOUT, ROOT
 
 sys.path.insert(0, str(ROOT / "python"))
 from ionvm import Function, Instruction as I, IonPackBuilder, Value  # noqa: E402
@@ -274,3 +276,43 @@ def test_shared_memory_errors(call, tmp_path):
     assert "no shared memory: start the VM with --shared-mem" in r.err, r
     r = call("--shared-mem", "1M", p)
     assert r.status == 2 and "a buffer cannot be copied out of the VM" in r.err, r
+
+
+def test_shared_memory_doorbell(arcvm, tmp_path):
+    """shm.wait and shm.ring against a host program on the doorbell
+    (docs/shared-memory.md, "The doorbell"): the function waits for the
+    host's ring (latched if it comes first), rings back, then waits 0 s with
+    nobody ringing; it returns {true, true, false}."""
+    region = tmp_path / "region"
+    region.write_bytes(b"")
+    os.truncate(region, 1 << 20)
+    bells = tmp_path / "region.bell"
+    fn = Function(name="main", arity=0, extra_regs=6, instructions=[
+        I.load_const(0, Value.native("shm.wait")), I.load_int(1, 120), I.call(3, 0, 1, 1),
+        I.load_const(0, Value.native("shm.ring")), I.call(4, 0, 0, 0),
+        I.load_const(0, Value.native("shm.wait")), I.load_int(1, 0), I.call(5, 0, 1, 1),
+        I.new_tuple(0, 3, 3), I.return_reg(0)])
+    p = subprocess.Popen([str(arcvm), "call", "--shared-mem", f"1M,path={region}",
+                          str(pack(tmp_path, fn))],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    host = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        # The relay's socket exists before the VM boots.
+        deadline = time.monotonic() + 60
+        while not (bells.is_dir() and len(os.listdir(bells)) == 1):
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline, "arcvm call never bound its doorbell socket"
+            time.sleep(0.1)
+        relay = bells / os.listdir(bells)[0]
+        host.bind(str(bells / "host"))
+        host.sendto(b"R", str(relay))
+        host.settimeout(BOOT_TIMEOUT)
+        assert host.recv(16) == b"R"          # the guest's ring came back to us
+        out, err = p.communicate(timeout=BOOT_TIMEOUT)
+    finally:
+        host.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, (out, err)
+    assert out.decode() == "{true, true, false}\n", (out, err)
