@@ -282,10 +282,13 @@ int ion_set_index(struct ion_proc *p, ion_value c, ion_value k, ion_value v)
 		size_t at;
 		if (buffer_index(p, b, k, &at))
 			return ION_NATIVE_ERROR;
-		double d = ion_is_num(v) ? ion_num(v) : -1;
+		if (!ion_is_num(v))
+			return ion_proc_raise(p, "badarg", "a buffer holds bytes: an integer 0..255, "
+					      "not %s", kind_name(p, v));
+		double d = ion_num(v);
 		if (d != floor(d) || d < 0 || d > 255)
-			return ion_proc_raise(p, "badarg", "a buffer holds bytes: an integer 0..255, not %s",
-					      ion_is_num(v) ? "that number" : kind_name(p, v));
+			return ion_proc_raise(p, "badarg", "a buffer holds bytes: an integer 0..255, "
+					      "not %g", d);
 		((volatile uint8_t *)b->data)[at] = (uint8_t)d;
 		return 0;
 	}

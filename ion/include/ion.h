@@ -77,7 +77,7 @@ int ion_vm_run(struct ion_vm *vm, const char *cls, const char *fn,
  * the constant encoding of docs/ionvm-bytecode.md ("Value encoding").
  * ion_vm_call_encoded runs Class.fn with the items of an encoded tuple or
  * array as arguments and returns the encoded result (malloc'd) in *out.
- * Closures and pids cannot be encoded (ION_E_INVALID). */
+ * Closures, pids and buffers cannot be encoded (ION_E_INVALID). */
 int ion_vm_call_encoded(struct ion_vm *vm, const char *cls, const char *fn,
 			const void *args, size_t len, uint8_t **out, size_t *outlen);
 int ion_vm_encode(struct ion_vm *vm, ion_value v, uint8_t **out, size_t *len);

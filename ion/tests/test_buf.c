@@ -66,11 +66,11 @@ static void test_index_errors(void **s)
 		     "index must be a number, not string");
 	expect_error(prog("", " load_int 2 4\n set_index 0 2 2\n"), "badindex", "outside");
 	expect_error(prog("", " load_int 2 0\n load_int 3 256\n set_index 0 2 3\n"), "badarg",
-		     "integer 0..255");
+		     "integer 0..255, not 256");
 	expect_error(prog("", " load_int 2 0\n load_int 3 -1\n set_index 0 2 3\n"), "badarg",
-		     "integer 0..255");
+		     "integer 0..255, not -1");
 	expect_error(prog(".const 4 \"A\"\n", " load_int 2 0\n load_const 3 4\n set_index 0 2 3\n"),
-		     "badarg", "not string");
+		     "badarg", "integer 0..255, not string");
 }
 
 static void test_read_write_fill(void **s)
