@@ -10,6 +10,22 @@
 #include "ion/include/ion.h"
 #include "util/err.h"
 
+/* The natives the guest agent adds for a CALL (guest/agent/call_shm.c):
+ * registered here by name only, so a pack that uses them loads and links on
+ * the host before its classes are sent; the guest links them again against
+ * the real ones. Keep the names and arities in step with call_shm.c. */
+static int guest_only(struct ion_proc *p, ion_value *args, int nargs, ion_value *out)
+{
+	return ion_proc_raise(p, "badcall", "this native runs only in the guest (arcvm call)");
+}
+
+static const struct ion_native guest_natives[] = {
+	{ "shm.shared", 0, "the VM's shared memory as a buffer (guest only)", guest_only },
+	{ "shm.ring", 0, "ring the shared memory's doorbell (guest only)", guest_only },
+	{ "shm.wait", 1, "wait for the doorbell (guest only)", guest_only },
+	{ NULL, 0, NULL, NULL }
+};
+
 /* The pack's class files, as ion_vm_load_pack_file reads and verifies them. */
 struct class_list {
 	uint8_t **data;
@@ -77,7 +93,9 @@ int call_bundle_from_pack(const char *pack, const void *args, size_t args_len, u
 	if (!vm)
 		return err_set(err, ARCVM_E_NOMEM, "out of memory");
 	ion_vm_on_class(vm, collect_class, &cl);
-	int rc = ion_vm_load_pack_file(vm, pack);
+	int rc = ion_vm_register_natives(vm, guest_natives);
+	if (!rc)
+		rc = ion_vm_load_pack_file(vm, pack);
 	if (rc)
 		rc = err_set(err, rc == ION_E_NOMEM ? ARCVM_E_NOMEM : rc == ION_E_IO ? ARCVM_E_IO :
 			     ARCVM_E_FORMAT, "cannot load %s: %s", pack, ion_vm_error(vm));

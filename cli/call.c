@@ -34,6 +34,7 @@ void call_usage(FILE *f)
 	      "                         (its bytes as they are) instead of printing it\n"
 	      "  --cpus N, --mem SIZE, --kernel PATH, --initrd PATH, --image FILE, --persist,\n"
 	      "  --share HOST:GUEST[:ro|rw], --net ..., --publish ..., --config FILE,\n"
+	      "  --shared-mem SIZE[,path=FILE|,fd=N] (shm.shared() in the function),\n"
 	      "  --boot-timeout SECS, --from-snapshot DIR, -v\n"
 	      "                         the VM, as for arcvm exec (see arcvm exec --help)\n"
 	      "  --timeout SECS         stop the VM after SECS; exit status 124\n\n"

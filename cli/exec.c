@@ -301,6 +301,7 @@ static const struct option call_options[] = {
 	{ "image", required_argument, 0, 'I' }, { "persist", no_argument, 0, 'P' },
 	{ "from-snapshot", required_argument, 0, 'S' },
 	{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' },
+	{ "shared-mem", required_argument, 0, 'M' },
 	{ "arg", required_argument, 0, 'a' }, { "out", required_argument, 0, 'o' },
 	{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 };

@@ -154,6 +154,10 @@ static void enc_obj(struct enc *e, ion_value v, int depth)
 			put_le(e, o->props[i].flags, 1);
 			enc_value(e, o->props[i].val, depth + 1);
 		}
+	} else if (g->type == ION_O_BUFFER) {
+		e->rc = ion_vm_fail(e->vm, ION_E_INVALID, "a buffer cannot be %s (buf.read copies "
+				    "its bytes into a string)", e->copy_only ? "copied out of the VM" :
+				    "encoded");
 	} else {
 		e->rc = ion_vm_fail(e->vm, ION_E_INVALID, e->copy_only ?
 				    "a function cannot be copied out of the VM" :

@@ -3,6 +3,7 @@
 
 #include "ion/ffi.h"
 #include "ion/gc.h"
+#include "ion/object.h"
 #include "ion/ops.h"
 #include "ion/process.h"
 #include "ion/str.h"
@@ -44,6 +45,7 @@ const struct ion_native *ion_vm_native_at(const struct ion_vm *vm, unsigned i)
 }
 
 ion_value ion_make_number(double d) { return ion_from_num_canon(d); }
+ion_value ion_make_bool(int b) { return ion_bool(b != 0); }
 
 const struct ion_native *ion_ffi_find(const struct ion_vm *vm, const char *name, size_t len)
 {
@@ -96,6 +98,20 @@ int ion_arg_array(struct ion_proc *p, const ion_value *args, int i, struct ion_a
 				      kind(p, args[i]));
 	*out = (struct ion_array *)ion_as_obj(args[i]);
 	return 0;
+}
+
+ion_value ion_new_buffer_external(struct ion_proc *p, void *data, size_t size)
+{
+	if (size > ION_BUFFER_MAX) {
+		ion_proc_raise(p, "badarg", "a buffer of %zu bytes is too large", size);
+		return 0;
+	}
+	struct ion_buffer *b = ion_buffer_external(&p->heap, data, size);
+	if (!b) {
+		ion_proc_raise(p, "nomem", "out of memory");
+		return 0;
+	}
+	return ion_box(ION_TAG_OBJ, b);
 }
 
 ion_value ion_new_str(struct ion_proc *p, const char *s, size_t len)

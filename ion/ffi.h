@@ -30,5 +30,6 @@ extern const struct ion_native ion_stdlib_string[];
 extern const struct ion_native ion_stdlib_array[];
 extern const struct ion_native ion_stdlib_process[];
 extern const struct ion_native ion_stdlib_object[];
+extern const struct ion_native ion_stdlib_buf[];
 
 #endif

@@ -150,6 +150,10 @@ static void format_obj(struct ion_proc *p, struct ion_buf *b, ion_value v, int d
 		ion_buf_printf(b, "<function %s.%s/%u>", fn->cls->name, fn->name, fn->arity);
 		break;
 	}
+	case ION_O_BUFFER:
+		ion_buf_printf(b, "<buffer %zu bytes%s>", ((struct ion_buffer *)o)->size,
+			       o->flags & ION_OF_EXTERNAL ? ", external" : "");
+		break;
 	default:
 		format_object(p, b, v, depth);
 	}

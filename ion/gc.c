@@ -28,6 +28,7 @@ static size_t obj_size(const struct ion_gcobj *o)
 	case ION_O_ARRAY: return sizeof(struct ion_array);
 	case ION_O_OBJECT: return sizeof(struct ion_object);
 	case ION_O_CLOSURE: return sizeof(struct ion_closure) + o->len * sizeof(ion_value);
+	case ION_O_BUFFER: return sizeof(struct ion_buffer);
 	default: return sizeof(struct ion_complex);
 	}
 }
@@ -123,8 +124,8 @@ void ion_gc_mark(struct ion_gc_marker *m, ion_value v)
 		if (o->mark || (o->flags & ION_OF_STATIC))
 			return;
 		o->mark = 1;
-		if (o->type == ION_O_COMPLEX)
-			return;
+		if (o->type == ION_O_COMPLEX || o->type == ION_O_BUFFER)
+			return; /* no values inside */
 		if (m->n == m->cap) {
 			size_t ncap = m->cap ? m->cap * 2 : 64;
 			struct ion_gcobj **ns = realloc(m->stack, ncap * sizeof *ns);
@@ -307,6 +308,18 @@ static struct ion_gcobj *copy_shell(struct ion_heap *dst, struct ion_gcobj *o)
 	case ION_O_OBJECT: return &ion_object_new(dst)->h;
 	case ION_O_CLOSURE:
 		return &ion_closure_new(dst, ((struct ion_closure *)o)->fn, o->len)->h;
+	case ION_O_BUFFER: {
+		/* External storage is shared by every copy (it is the point of
+		 * it); owned bytes are copied like any other value. */
+		struct ion_buffer *b = (struct ion_buffer *)o, *n;
+		if (o->flags & ION_OF_EXTERNAL)
+			return &ion_buffer_external(dst, b->data, b->size)->h;
+		n = ion_buffer_new(dst, b->size);
+		if (!n)
+			return NULL;
+		memcpy(n->data, b->data, b->size);
+		return &n->h;
+	}
 	default: {
 		struct ion_complex *c = (struct ion_complex *)o;
 		return &ion_complex_new(dst, c->re, c->im)->h;

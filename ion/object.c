@@ -75,6 +75,35 @@ struct ion_complex *ion_complex_new(struct ion_heap *h, double re, double im)
 	return c;
 }
 
+struct ion_buffer *ion_buffer_new(struct ion_heap *h, size_t size)
+{
+	if (size > ION_BUFFER_MAX)
+		return NULL;
+	uint8_t *data = calloc(size ? size : 1, 1);
+	if (!data)
+		return NULL;
+	struct ion_buffer *b = ion_gc_alloc(h, sizeof *b, ION_O_BUFFER);
+	if (!b) {
+		free(data);
+		return NULL;
+	}
+	b->size = size;
+	b->data = data;
+	ion_gc_account(h, size);
+	return b;
+}
+
+struct ion_buffer *ion_buffer_external(struct ion_heap *h, void *data, size_t size)
+{
+	struct ion_buffer *b = ion_gc_alloc(h, sizeof *b, ION_O_BUFFER);
+	if (!b)
+		return NULL;
+	b->h.flags = ION_OF_EXTERNAL;
+	b->size = size;
+	b->data = data;
+	return b;
+}
+
 struct ion_closure *ion_closure_new(struct ion_heap *h, struct ion_func *fn, uint32_t nup)
 {
 	struct ion_closure *c = ion_gc_alloc(h, sizeof *c + nup * sizeof(ion_value), ION_O_CLOSURE);
@@ -251,6 +280,13 @@ size_t ion_obj_release(struct ion_gcobj *g)
 		free(o->props);
 		free(o->index);
 		return n;
+	}
+	case ION_O_BUFFER: {
+		struct ion_buffer *b = (struct ion_buffer *)g;
+		if (g->flags & ION_OF_EXTERNAL)
+			return 0; /* the embedder's storage: not ours to free */
+		free(b->data);
+		return b->size;
 	}
 	default:
 		return 0;

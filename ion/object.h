@@ -1,5 +1,5 @@
 /* object.h - heap objects of a process: tuples, arrays, prototype objects,
- * closures and complex numbers.
+ * closures, complex numbers and byte buffers.
  *
  * Every heap object starts with struct ion_gcobj and lives in exactly one
  * heap (gc.h), except templates (ION_OF_STATIC) owned by a loaded class,
@@ -15,11 +15,13 @@
 
 struct ion_heap;
 
-enum ion_otype { ION_O_TUPLE, ION_O_ARRAY, ION_O_OBJECT, ION_O_CLOSURE, ION_O_COMPLEX };
+enum ion_otype { ION_O_TUPLE, ION_O_ARRAY, ION_O_OBJECT, ION_O_CLOSURE, ION_O_COMPLEX,
+		 ION_O_BUFFER };
 
 enum ion_oflags {
 	ION_OF_STATIC = 1, /* class-owned template: never collected, never mutated */
-	ION_OF_FROZEN = 2  /* object: no new properties */
+	ION_OF_FROZEN = 2, /* object: no new properties */
+	ION_OF_EXTERNAL = 4 /* buffer: the storage belongs to the embedder, never freed */
 };
 
 enum ion_prop_flags { ION_P_WRITABLE = 1, ION_P_ENUMERABLE = 2, ION_P_CONFIGURABLE = 4, ION_P_ALL = 7 };
@@ -47,6 +49,17 @@ struct ion_array {
 struct ion_complex {
 	struct ion_gcobj h;
 	double re, im;
+};
+
+/* A mutable byte buffer. Owned storage is malloc'd and freed with the
+ * buffer; external storage (ION_OF_EXTERNAL, e.g. a shared-memory mapping)
+ * outlives the VM by the embedder's promise, and a copy of such a buffer
+ * into another heap is another view of the same bytes. */
+#define ION_BUFFER_MAX ((size_t)1 << 40)
+struct ion_buffer {
+	struct ion_gcobj h;
+	size_t size;
+	uint8_t *data;
 };
 
 struct ion_closure {
@@ -91,6 +104,9 @@ struct ion_array *ion_array_new(struct ion_heap *h, uint32_t cap);
 int ion_array_push(struct ion_heap *h, struct ion_array *a, ion_value v);
 struct ion_object *ion_object_new(struct ion_heap *h);
 struct ion_complex *ion_complex_new(struct ion_heap *h, double re, double im);
+/* Owned and zero-filled; size at most ION_BUFFER_MAX. */
+struct ion_buffer *ion_buffer_new(struct ion_heap *h, size_t size);
+struct ion_buffer *ion_buffer_external(struct ion_heap *h, void *data, size_t size);
 struct ion_closure *ion_closure_new(struct ion_heap *h, struct ion_func *fn, uint32_t nup);
 
 struct ion_prop *ion_obj_own(const struct ion_object *o, const struct ion_atom *key);

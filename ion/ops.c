@@ -201,6 +201,20 @@ static int num_index(struct ion_proc *p, ion_value k, uint32_t len, uint32_t *ou
 	return 0;
 }
 
+/* A byte position of a buffer: 0 when k is an integer in [0, size), else
+ * raises badindex (buffers are for exact bytes: no nil past the end). */
+static int buffer_index(struct ion_proc *p, const struct ion_buffer *b, ion_value k, size_t *out)
+{
+	if (!ion_is_num(k))
+		return ion_proc_raise(p, "badindex", "index must be a number, not %s", kind_name(p, k));
+	double d = ion_num(k);
+	if (d != floor(d) || d < 0 || d >= (double)b->size)
+		return ion_proc_raise(p, "badindex", "byte index %g outside a buffer of %zu bytes",
+				      d, b->size);
+	*out = (size_t)d;
+	return 0;
+}
+
 int ion_get_index(struct ion_proc *p, ion_value c, ion_value k, ion_value *out)
 {
 	uint32_t i;
@@ -212,6 +226,15 @@ int ion_get_index(struct ion_proc *p, ion_value c, ion_value k, ion_value *out)
 			return rc < 0 ? rc : 0;
 		*out = o->type == ION_O_ARRAY ? ((struct ion_array *)o)->items[i] :
 						((struct ion_tuple *)o)->items[i];
+		return 0;
+	}
+	if (ion_is_otype(c, ION_O_BUFFER)) {
+		const struct ion_buffer *b = (const struct ion_buffer *)ion_as_obj(c);
+		size_t at;
+		if (buffer_index(p, b, k, &at))
+			return ION_NATIVE_ERROR;
+		/* One load: another VM may change shared bytes at any moment. */
+		*out = ion_from_num(((volatile const uint8_t *)b->data)[at]);
 		return 0;
 	}
 	if (ion_is_str(c)) {
@@ -254,6 +277,21 @@ int ion_set_index(struct ion_proc *p, ion_value c, ion_value k, ion_value v)
 		int rc = ion_obj_set(&p->heap, (struct ion_object *)ion_as_obj(c), key, v);
 		return rc ? ion_prop_error(p, rc, key) : 0;
 	}
+	if (ion_is_otype(c, ION_O_BUFFER)) {
+		struct ion_buffer *b = (struct ion_buffer *)ion_as_obj(c);
+		size_t at;
+		if (buffer_index(p, b, k, &at))
+			return ION_NATIVE_ERROR;
+		if (!ion_is_num(v))
+			return ion_proc_raise(p, "badarg", "a buffer holds bytes: an integer 0..255, "
+					      "not %s", kind_name(p, v));
+		double d = ion_num(v);
+		if (d != floor(d) || d < 0 || d > 255)
+			return ion_proc_raise(p, "badarg", "a buffer holds bytes: an integer 0..255, "
+					      "not %g", d);
+		((volatile uint8_t *)b->data)[at] = (uint8_t)d;
+		return 0;
+	}
 	return ion_proc_raise(p, "badindex", "cannot assign an index of %s", kind_name(p, c));
 }
 
@@ -261,6 +299,8 @@ int ion_len(struct ion_proc *p, ion_value v, ion_value *out)
 {
 	if (ion_is_str(v))
 		*out = ion_from_num(ion_as_str(v)->len);
+	else if (ion_is_otype(v, ION_O_BUFFER))
+		*out = ion_from_num((double)((struct ion_buffer *)ion_as_obj(v))->size);
 	else if (ion_is_otype(v, ION_O_ARRAY) || ion_is_otype(v, ION_O_TUPLE) ||
 		 ion_is_otype(v, ION_O_OBJECT))
 		*out = ion_from_num(ion_as_obj(v)->len);
@@ -296,6 +336,7 @@ ion_value ion_type_of(struct ion_proc *p, ion_value v)
 		case ION_O_ARRAY: t = a->array; break;
 		case ION_O_CLOSURE: t = a->function; break;
 		case ION_O_COMPLEX: t = a->complex; break;
+		case ION_O_BUFFER: t = a->buffer; break;
 		default: {
 			struct ion_object *ob = (struct ion_object *)o;
 			t = ob->type ? ob->type : a->object;

@@ -57,7 +57,7 @@ struct ion_vm *ion_vm_new(const struct ion_config *cfg)
 #undef ION_ATOM_INIT
 	const struct ion_native *const tables[] = { ion_stdlib_math, ion_stdlib_io, ion_stdlib_string,
 						    ion_stdlib_array, ion_stdlib_process,
-						    ion_stdlib_object };
+						    ion_stdlib_object, ion_stdlib_buf };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
 		if (ion_ffi_register(vm, tables[i]))
 			goto fail;

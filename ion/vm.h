@@ -20,7 +20,7 @@ struct ion_native;
 	X(normal) X(EXIT) X(DOWN) X(error) X(noproc) X(killed) X(ok) \
 	X(badarith) X(badarg) X(badcall) X(badarity) X(badprop) X(badindex) X(badmatch) \
 	X(nomem) X(nil) X(boolean) X(number) X(string) X(atom) X(complex) X(tuple) \
-	X(array) X(object) X(function) X(native) X(pid) X(reference) X(timeout) \
+	X(array) X(buffer) X(object) X(function) X(native) X(pid) X(reference) X(timeout) \
 	X(__add) X(__sub) X(__mul) X(__div) X(__eq) X(__tostring) X(__call)
 
 struct ion_common_atoms {

@@ -39,10 +39,18 @@ int agent_run_call(int conn, const uint8_t *bundle, size_t len);
 /* shm.c: `arcvm-shm` (arcvm-init called by that name); returns its exit
  * status. shm_find reads arcvm.shm=SIZE@GPA from /proc/cmdline (0, or -1
  * when absent or malformed); shm_map maps [gpa, gpa+size) from /dev/mem
- * (NULL with a message on stderr). */
+ * (NULL with a message on stderr and errno set). shm_bell sends one doorbell
+ * request, 'R' (ring) or 'W' (wait at most secs seconds, -1: no bound):
+ * 0 done, 124 the wait timed out, 1 failed (why in err). */
 int shm_main(int argc, char **argv);
 int shm_find(uint64_t *size, uint64_t *gpa);
 void *shm_map(uint64_t gpa, uint64_t size);
+int shm_bell(char cmd, int secs, char *err, size_t errlen);
+
+/* call_shm.c: adds the shm.* natives a CALL's function gets
+ * (docs/shared-memory.md) to vm; ion_vm_register_natives' code. */
+struct ion_vm;
+int call_shm_register(struct ion_vm *vm);
 
 #define AGENT_RX_SIZE (PROTO_HEADER_SIZE + PROTO_MAX_PAYLOAD)
 

@@ -8,7 +8,8 @@
  * every class again (libion's loader is built for hostile bytes) and runs
  * the function in this connection's own process. io.system, io.read_file
  * and io.write_file act on the guest, with the shares mounted by init.c;
- * what the function prints goes back as STDOUT/STDERR frames.
+ * what the function prints goes back as STDOUT/STDERR frames. The VM's
+ * shared memory is reachable in place through shm.shared() (call_shm.c).
  */
 #include "agent.h"
 
@@ -83,7 +84,7 @@ static int run(int conn, const struct proto_call *c)
 	struct ion_vm *vm = ion_vm_new(&cfg);
 	if (!vm)
 		return agent_send_error(conn, ENOMEM, "out of memory for the IonVM") ? -1 : 0;
-	int rc = 0;
+	int rc = call_shm_register(vm);
 	for (uint32_t i = 0; i < c->nclasses && !rc; i++)
 		rc = ion_vm_load_class(vm, c->class_data[i], c->class_len[i]);
 	if (!rc)

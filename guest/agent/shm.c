@@ -126,7 +126,9 @@ void *shm_map(uint64_t gpa, uint64_t size)
 {
 	int fd = open("/dev/mem", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "arcvm-shm: cannot open /dev/mem: %s\n", strerror(errno));
+		int e = errno;
+		fprintf(stderr, "arcvm-shm: cannot open /dev/mem: %s\n", strerror(e));
+		errno = e;
 		return NULL;
 	}
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)gpa);
@@ -134,6 +136,7 @@ void *shm_map(uint64_t gpa, uint64_t size)
 	close(fd);
 	if (p == MAP_FAILED) {
 		fprintf(stderr, "arcvm-shm: cannot map the region from /dev/mem: %s\n", strerror(e));
+		errno = e;
 		return NULL;
 	}
 	return p;
@@ -202,16 +205,16 @@ static int cmd_sum(const uint8_t *base, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* One doorbell request; `secs` bounds a wait (-1: none). */
-static int bell(char cmd, int secs)
+int shm_bell(char cmd, int secs, char *err, size_t errlen)
 {
 	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = SHM_HOST_CID,
 				 .svm_port = SHM_BELL_PORT };
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		fprintf(stderr, "arcvm-shm: no doorbell (%s): the host offers one for a region "
-			"shared by path (--shared-mem SIZE,path=FILE under arcvm exec)\n",
-			strerror(errno));
+		snprintf(err, errlen, "no doorbell (%s): the host offers one for a region "
+			 "shared by path (--shared-mem SIZE,path=FILE)", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return 1;
 	}
 	char c = 0;
@@ -220,8 +223,8 @@ static int bell(char cmd, int secs)
 	errno = 0;
 	if (write(fd, &cmd, 1) != 1 ||
 	    ((ready = poll(&p, 1, secs < 0 ? -1 : secs * 1000)) > 0 && read(fd, &c, 1) != 1)) {
-		fprintf(stderr, "arcvm-shm: the doorbell connection failed: %s\n",
-			errno ? strerror(errno) : "closed by the host (too many waiters?)");
+		snprintf(err, errlen, "the doorbell connection failed: %s",
+			 errno ? strerror(errno) : "closed by the host (too many waiters?)");
 		close(fd);
 		return 1;
 	}
@@ -229,10 +232,19 @@ static int bell(char cmd, int secs)
 	if (ready == 0)
 		return 124;
 	if (c != (cmd == 'R' ? 'K' : 'N')) {
-		fprintf(stderr, "arcvm-shm: unexpected doorbell answer 0x%02x\n", (unsigned char)c);
+		snprintf(err, errlen, "unexpected doorbell answer 0x%02x", (unsigned char)c);
 		return 1;
 	}
 	return 0;
+}
+
+static int bell(char cmd, int secs)
+{
+	char err[256];
+	int rc = shm_bell(cmd, secs, err, sizeof err);
+	if (rc == 1)
+		fprintf(stderr, "arcvm-shm: %s\n", err);
+	return rc;
 }
 
 int shm_main(int argc, char **argv)

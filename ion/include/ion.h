@@ -77,7 +77,7 @@ int ion_vm_run(struct ion_vm *vm, const char *cls, const char *fn,
  * the constant encoding of docs/ionvm-bytecode.md ("Value encoding").
  * ion_vm_call_encoded runs Class.fn with the items of an encoded tuple or
  * array as arguments and returns the encoded result (malloc'd) in *out.
- * Closures and pids cannot be encoded (ION_E_INVALID). */
+ * Closures, pids and buffers cannot be encoded (ION_E_INVALID). */
 int ion_vm_call_encoded(struct ion_vm *vm, const char *cls, const char *fn,
 			const void *args, size_t len, uint8_t **out, size_t *outlen);
 int ion_vm_encode(struct ion_vm *vm, ion_value v, uint8_t **out, size_t *len);
@@ -145,6 +145,13 @@ int ion_arg_str(struct ion_proc *p, const ion_value *args, int i, const char **s
 /* A new string in the process's heap; 0 (after raising nomem) on failure. */
 ion_value ion_new_str(struct ion_proc *p, const char *s, size_t len);
 ion_value ion_make_number(double d);
+ion_value ion_make_bool(int b);
+/* A buffer (buf.* natives) over the embedder's bytes [data, data + size),
+ * which the VM reads and writes in place and never frees: they must stay
+ * mapped until ion_vm_free. Copies into other processes' heaps (messages,
+ * spawn) view the same bytes; it cannot cross ion_vm_call_copy/encode.
+ * 0 (after raising) on failure. */
+ion_value ion_new_buffer_external(struct ion_proc *p, void *data, size_t size);
 /* Records an error {kind, message} for the running process; returns ION_NATIVE_ERROR. */
 int ion_proc_raise(struct ion_proc *p, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

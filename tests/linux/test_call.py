@@ -6,13 +6,15 @@ Each test boots its own VM. Files live under tmp_path only (in the test host
 the build tree is read-only).
 """
 import os
+import socket
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import BOOT_TIMEOUT, ROOT
 
 sys.path.insert(0, str(ROOT / "python"))
 from ionvm import Function, Instruction as I, IonPackBuilder, Value  # noqa: E402
@@ -219,3 +221,98 @@ def test_arcvm_call_from_c(guest, tmp_path):
     r = subprocess.run(example + ["1"], capture_output=True, timeout=BOOT_TIMEOUT)
     assert r.returncode == 1, r
     assert b"takes 2 arguments, 1 given" in r.stderr, r
+
+
+def test_shared_memory_in_place(call, tmp_path):
+    """shm.shared() is the VM's --shared-mem region as an IonVM buffer: the
+    function sums bytes the host put there (one every 4099, so every page
+    is touched), writes a marker string and a last byte, and returns
+    {size, sum, bytes written}; the host sees exactly those writes in the
+    file and nothing else changed."""
+    size = 2 << 20
+    region = tmp_path / "region"
+    data = os.urandom(size)
+    region.write_bytes(data)
+    marker = b"written by IonVM"
+    fn = Function(name="main", arity=0, extra_regs=10, instructions=[
+        I.load_const(9, Value.native("shm.shared")),
+        I.call(0, 9, 0, 0),                     # R0 = shm.shared()
+        I.len(1, 0),                            # R1 = its size
+        I.load_int(2, 0),                       # R2 = sum
+        I.load_int(3, 0),                       # R3 = offset
+        I.load_int(4, 4099),
+        I.label("loop"),
+        I.get_index(5, 0, 3),
+        I.add(2, 2, 5),
+        I.add(3, 3, 4),
+        I.jump_lt(3, 1, "loop"),
+        I.load_const(9, Value.native("buf.write")),
+        I.move(5, 0),
+        I.load_int(6, 100),
+        I.load_const(7, marker.decode()),
+        I.call(3, 9, 5, 3),                     # R3 = buf.write(R0, 100, marker)
+        I.add_imm(6, 1, -1),
+        I.load_int(7, 90),
+        I.set_index(0, 6, 7),                   # R0[size - 1] = 90
+        I.new_tuple(5, 1, 3),
+        I.return_reg(5)])
+    r = call("--shared-mem", f"{size},path={region}", pack(tmp_path, fn))
+    assert r.status == 0, r
+    assert r.out == f"{{{size}, {sum(data[::4099])}, {len(marker)}}}\n", r
+    want = bytearray(data)
+    want[100:100 + len(marker)] = marker
+    want[-1] = 90
+    assert region.read_bytes() == bytes(want)
+
+
+def test_shared_memory_errors(call, tmp_path):
+    """Without --shared-mem, shm.shared() raises and says how to get one; a
+    buffer cannot be the result (it would copy the region)."""
+    fn = Function(name="main", arity=0, extra_regs=1, instructions=[
+        I.load_const(0, Value.native("shm.shared")), I.call(0, 0, 0, 0), I.return_reg(0)])
+    p = pack(tmp_path, fn)
+    r = call(p)
+    assert r.status == 1, r
+    assert "no shared memory: start the VM with --shared-mem" in r.err, r
+    r = call("--shared-mem", "1M", p)
+    assert r.status == 2 and "a buffer cannot be copied out of the VM" in r.err, r
+
+
+def test_shared_memory_doorbell(arcvm, tmp_path):
+    """shm.wait and shm.ring against a host program on the doorbell
+    (docs/shared-memory.md, "The doorbell"): the function waits for the
+    host's ring (latched if it comes first), rings back, then waits 0 s with
+    nobody ringing; it returns {true, true, false}."""
+    region = tmp_path / "region"
+    region.write_bytes(b"")
+    os.truncate(region, 1 << 20)
+    bells = tmp_path / "region.bell"
+    fn = Function(name="main", arity=0, extra_regs=6, instructions=[
+        I.load_const(0, Value.native("shm.wait")), I.load_int(1, 120), I.call(3, 0, 1, 1),
+        I.load_const(0, Value.native("shm.ring")), I.call(4, 0, 0, 0),
+        I.load_const(0, Value.native("shm.wait")), I.load_int(1, 0), I.call(5, 0, 1, 1),
+        I.new_tuple(0, 3, 3), I.return_reg(0)])
+    p = subprocess.Popen([str(arcvm), "call", "--shared-mem", f"1M,path={region}",
+                          str(pack(tmp_path, fn))],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    host = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        # The relay's socket exists before the VM boots.
+        deadline = time.monotonic() + 60
+        while not (bells.is_dir() and len(os.listdir(bells)) == 1):
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline, "arcvm call never bound its doorbell socket"
+            time.sleep(0.1)
+        relay = bells / os.listdir(bells)[0]
+        host.bind(str(bells / "host"))
+        host.sendto(b"R", str(relay))
+        host.settimeout(BOOT_TIMEOUT)
+        assert host.recv(16) == b"R"          # the guest's ring came back to us
+        out, err = p.communicate(timeout=BOOT_TIMEOUT)
+    finally:
+        host.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, (out, err)
+    assert out.decode() == "{true, true, false}\n", (out, err)
