@@ -5,8 +5,8 @@
 #
 # In the test host, and only there, two faults of the emulator are absorbed,
 # and both are reported on stderr, never hidden:
-#   - L1 stalls (status 122, see tests/testhost/run): that test file is run
-#     once more in a fresh test host. Each file of a directory argument gets
+#   - L1 stalls or dies (status 122 or 125, see tests/testhost/run): that
+#     test file is run once more in a fresh test host. Each file of a directory argument gets
 #     its own test host, so a stall costs one file, not the tier.
 #   - an L2 guest dies at random (a double or triple fault during boot, seen
 #     about once per full tier): a failed test is run once more
@@ -27,8 +27,10 @@ echo "test-linux: this host's KVM cannot boot unmodified Linux; running in the t
 in_testhost() {
 	status=0
 	tests/testhost/run -- $PYTEST -rR --reruns 1 "$@" || status=$?
-	if [ "$status" -eq 122 ]; then
-		echo "test-linux: the test host stalled during $* (an emulator fault, not a test result); running it again" >&2
+	# 122: L1 stalled; 125: the test host died (L1's kernel panicked, as QEMU's
+	# TCG has made it do) or failed to set up. pytest itself never exits 12x.
+	if [ "$status" -eq 122 ] || [ "$status" -eq 125 ]; then
+		echo "test-linux: the test host failed during $* (status $status: an emulator fault, not a test result); running it again" >&2
 		status=0
 		tests/testhost/run -- $PYTEST -rR --reruns 1 "$@" || status=$?
 	fi
