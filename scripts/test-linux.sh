@@ -6,7 +6,7 @@
 # In the test host, and only there, two faults of the emulator are absorbed,
 # and both are reported on stderr, never hidden:
 #   - L1 stalls or dies (status 122 or 125, see tests/testhost/run): that
-#     test file is run once more in a fresh test host. Each file of a directory argument gets
+#     test file runs again in a fresh test host, at most three times in all. Each file of a directory argument gets
 #     its own test host, so a stall costs one file, not the tier.
 #   - an L2 guest dies at random (a double or triple fault during boot, seen
 #     about once per full tier): a failed test is run once more
@@ -22,19 +22,21 @@ if scripts/linux-kvm.sh --here; then
 fi
 echo "test-linux: this host's KVM cannot boot unmodified Linux; running in the test host"
 
-# in_testhost ARGS...: pytest ARGS in a test host, again in a fresh one if
-# the first stalled. Returns pytest's status.
+# in_testhost ARGS...: pytest ARGS in a test host; in a fresh one, up to
+# twice more, while the test host itself fails. Returns pytest's status.
 in_testhost() {
-	status=0
-	tests/testhost/run -- $PYTEST -rR --reruns 1 "$@" || status=$?
-	# 122: L1 stalled; 125: the test host died (L1's kernel panicked, as QEMU's
-	# TCG has made it do) or failed to set up. pytest itself never exits 12x.
-	if [ "$status" -eq 122 ] || [ "$status" -eq 125 ]; then
-		echo "test-linux: the test host failed during $* (status $status: an emulator fault, not a test result); running it again" >&2
+	attempt=1
+	while :; do
 		status=0
 		tests/testhost/run -- $PYTEST -rR --reruns 1 "$@" || status=$?
-	fi
-	return "$status"
+		# 122: L1 stalled; 125: the test host died (L1's kernel panicked, as
+		# QEMU's TCG has made it do) or failed to set up. pytest never exits 12x.
+		if [ "$status" -ne 122 ] && [ "$status" -ne 125 ] || [ "$attempt" -ge 3 ]; then
+			return "$status"
+		fi
+		echo "test-linux: the test host failed during $* (status $status: an emulator fault, not a test result); running it again" >&2
+		attempt=$((attempt + 1))
+	done
 }
 
 # A directory (and pytest options after it): one test host per file in it.
