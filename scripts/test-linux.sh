@@ -6,8 +6,9 @@
 # In the test host, and only there, two faults of the emulator are absorbed,
 # and both are reported on stderr, never hidden:
 #   - L1 stalls or dies (status 122 or 125, see tests/testhost/run): that
-#     test file runs again in a fresh test host, at most three times in all. Each file of a directory argument gets
-#     its own test host, so a stall costs one file, not the tier.
+#     test file runs again in a fresh test host, at most three times in all.
+#     Each file of a directory argument gets its own test host, so a stall
+#     costs one file, not the tier.
 #   - an L2 guest dies at random (a double or triple fault during boot, seen
 #     about once per full tier): a failed test is run once more
 #     (pytest-rerunfailures); it counts as passed only if the rerun passes,
