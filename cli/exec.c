@@ -292,18 +292,22 @@ static int parse_option(int c, struct exec_opts *o)
 	}
 }
 
+/* The options that shape the VM, shared by arcvm exec and arcvm call. */
+#define VM_LONG_OPTIONS \
+	{ "cpus", required_argument, 0, 'p' }, { "mem", required_argument, 0, 'm' }, \
+	{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' }, \
+	{ "share", required_argument, 0, 's' }, { "timeout", required_argument, 0, 'T' }, \
+	{ "config", required_argument, 0, 'F' }, { "boot-timeout", required_argument, 0, 'B' }, \
+	{ "image", required_argument, 0, 'I' }, { "persist", no_argument, 0, 'P' }, \
+	{ "from-snapshot", required_argument, 0, 'S' }, \
+	{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' }, \
+	{ "shared-mem", required_argument, 0, 'M' }, \
+	{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }
+
 /* arcvm call takes the options that shape the VM, not those of a command. */
 static const struct option call_options[] = {
-	{ "cpus", required_argument, 0, 'p' }, { "mem", required_argument, 0, 'm' },
-	{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
-	{ "share", required_argument, 0, 's' }, { "timeout", required_argument, 0, 'T' },
-	{ "config", required_argument, 0, 'F' }, { "boot-timeout", required_argument, 0, 'B' },
-	{ "image", required_argument, 0, 'I' }, { "persist", no_argument, 0, 'P' },
-	{ "from-snapshot", required_argument, 0, 'S' },
-	{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' },
-	{ "shared-mem", required_argument, 0, 'M' },
-	{ "arg", required_argument, 0, 'a' }, { "out", required_argument, 0, 'o' },
-	{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	VM_LONG_OPTIONS,
+	{ "arg", required_argument, 0, 'a' }, { "out", required_argument, 0, 'o' }, { 0, 0, 0, 0 },
 };
 
 /* The positional words: CMD for exec (everything from the first), one
@@ -335,18 +339,10 @@ static int take_positional(int argc, char **argv, struct exec_opts *o)
 static int parse_exec_args(int argc, char **argv, struct exec_opts *o)
 {
 	static const struct option exec_options[] = {
-		{ "cpus", required_argument, 0, 'p' }, { "mem", required_argument, 0, 'm' },
-		{ "kernel", required_argument, 0, 'k' }, { "initrd", required_argument, 0, 'i' },
-		{ "share", required_argument, 0, 's' }, { "env", required_argument, 0, 'e' },
-		{ "workdir", required_argument, 0, 'w' }, { "user", required_argument, 0, 'u' },
-		{ "timeout", required_argument, 0, 'T' }, { "tty", no_argument, 0, 't' },
-		{ "copy-out", required_argument, 0, 'c' }, { "config", required_argument, 0, 'F' },
-		{ "boot-timeout", required_argument, 0, 'B' },
-		{ "image", required_argument, 0, 'I' }, { "persist", no_argument, 0, 'P' },
-		{ "from-snapshot", required_argument, 0, 'S' },
-		{ "net", optional_argument, 0, 'N' }, { "publish", required_argument, 0, 'L' },
-		{ "shared-mem", required_argument, 0, 'M' },
-		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		VM_LONG_OPTIONS,
+		{ "env", required_argument, 0, 'e' }, { "workdir", required_argument, 0, 'w' },
+		{ "user", required_argument, 0, 'u' }, { "tty", no_argument, 0, 't' },
+		{ "copy-out", required_argument, 0, 'c' }, { 0, 0, 0, 0 },
 	};
 	int c;
 	optind = 1;
