@@ -66,6 +66,13 @@ static void vcpu_log_fault_state(struct vcpu *v)
 	struct kvm_sregs s;
 	if (kvm_vcpu_get_regs(&v->fd, &r, NULL) || kvm_vcpu_get_sregs(&v->fd, &s, NULL))
 		return;
+	/* AMD's KVM resets the vCPU when it sees the shutdown, before we can
+	 * read it: the reset vector in real mode says nothing about the fault. */
+	if (r.rip == 0xfff0 && s.cs.selector == 0xf000 && !(s.cr0 & 1)) {
+		vm_log(v->vm, ARCVM_LOG_ERROR, "vCPU %d triple-faulted (its registers are lost:"
+		       " this KVM reset the vCPU at the shutdown)", v->fd.id);
+		return;
+	}
 	vm_log(v->vm, ARCVM_LOG_ERROR,
 	       "vCPU %d triple-faulted: rip=%#llx rsp=%#llx rflags=%#llx cs=%#x cr0=%#llx "
 	       "cr2=%#llx cr3=%#llx cr4=%#llx efer=%#llx",
