@@ -10,6 +10,7 @@
  * Booting needs a KVM that runs an unmodified Linux (the Linux tier runs it
  * in the test host: tests/linux/test_call.py).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,17 @@ static uint8_t *encode_args(int n, char **lits, size_t *len)
 	return b;
 }
 
+/* The end of the guest's console, for when the call could not be made. */
+static void print_console_tail(int fd)
+{
+	char buf[2048];
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
+	ssize_t n = pread(fd, buf, sizeof(buf), from);
+	if (n > 0)
+		fprintf(stderr, "call: the end of the guest's console:\n%.*s\n", (int)n, buf);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -54,10 +66,12 @@ int main(int argc, char **argv)
 	}
 	size_t args_len;
 	uint8_t *args = encode_args(argc - 4, argv + 4, &args_len);
-	char dir[] = "/tmp/arcvm-call-example.XXXXXX", uds[64];
+	char dir[] = "/tmp/arcvm-call-example.XXXXXX", uds[64], console[64];
 	if (!mkdtemp(dir))
 		return 2;
 	snprintf(uds, sizeof(uds), "%s/vsock", dir);
+	snprintf(console, sizeof(console), "%s/console", dir);
+	int console_fd = open(console, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
 	struct arcvm_config cfg;
 	arcvm_config_init(&cfg);
@@ -65,7 +79,7 @@ int main(int argc, char **argv)
 	cfg.initrd_path = argv[2];
 	cfg.cmdline = CMDLINE;
 	cfg.console_in_fd = -1;
-	cfg.console_out_fd = -1;
+	cfg.console_out_fd = console_fd;
 	cfg.rng = true;
 	cfg.vsock_uds_path = uds;
 	cfg.vsock_cid = 3;
@@ -77,6 +91,7 @@ int main(int argc, char **argv)
 	if (arcvm_vm_create(&cfg, &vm, &err) || arcvm_vm_boot(vm, &err) ||
 	    arcvm_call(vm, argv[3], args, args_len, 300000, &res, &err)) {
 		fprintf(stderr, "call: %s\n", err.msg);
+		print_console_tail(console_fd);
 		goto out;
 	}
 	if (res.guest_error) {
@@ -93,6 +108,7 @@ int main(int argc, char **argv)
 out:
 	arcvm_vm_destroy(vm);
 	unlink(uds);
+	unlink(console);
 	rmdir(dir);
 	free(args);
 	return status;
