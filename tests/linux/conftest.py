@@ -56,6 +56,9 @@ def needs_kvm():
 
 
 class Run:
+    """What `arcvm` did. As an assert's message give str(run): pytest cuts
+    a message that is not a string to 240 characters, and the console or the
+    build log that explains a failure is in the part it would cut."""
     def __init__(self, proc):
         self.status = proc.returncode
         self.out = proc.stdout.decode(errors="replace")

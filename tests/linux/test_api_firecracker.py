@@ -21,7 +21,7 @@ def curl(sock, method, path, body=None):
     if body is not None:
         cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
     r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT)
-    assert r.returncode == 0, r
+    assert r.returncode == 0, str(r)
     head, sep, text = r.stdout.partition(b"\r\n\r\n")
     assert sep, r.stdout
     return int(head.split()[1]), json.loads(text) if text else None
@@ -30,7 +30,7 @@ def curl(sock, method, path, body=None):
 def wait_socket(vm, sock):
     deadline = time.monotonic() + TIMEOUT
     while not sock.exists():
-        assert vm.proc.poll() is None and time.monotonic() < deadline, vm
+        assert vm.proc.poll() is None and time.monotonic() < deadline, str(vm)
         time.sleep(0.05)
 
 
@@ -80,10 +80,10 @@ def test_getting_started_pause_drive_swap_snapshot_and_load(needs_kvm, arcvm, li
     r = subprocess.run([str(arcvm), "snapshot", "create", "--socket", str(first_sock),
                         "--keep-paused", str(snap)], capture_output=True, text=True,
                        timeout=300)
-    assert r.returncode == 0, r
+    assert r.returncode == 0, str(r)
     assert curl(first_sock, "GET", "/")[1]["state"] == "Paused"
     vm.proc.terminate()              # the restored VM takes over the disk images
-    assert vm.wait() == 7, vm
+    assert vm.wait() == 7, str(vm)
 
     restored = live_vms("api", "--socket", second_sock)
     wait_socket(restored, second_sock)
@@ -98,7 +98,7 @@ def test_getting_started_pause_drive_swap_snapshot_and_load(needs_kvm, arcvm, li
     restored.wait_for("RESTORED-64")
     restored.wait_for("SECOND-IMAGE")
     restored.send("exit\n")
-    assert restored.wait() == 0, restored
+    assert restored.wait() == 0, str(restored)
 
 
 def test_send_ctrl_alt_del_reboots_the_guest(needs_kvm, live_vms, tmp_path):
@@ -121,7 +121,7 @@ def test_send_ctrl_alt_del_reboots_the_guest(needs_kvm, live_vms, tmp_path):
     vm.send("echo KBD-$(grep -c 'i8042/serio0' /proc/bus/input/devices)-FOUND\n")
     vm.wait_for("KBD-1-FOUND")
     assert curl(sock, "PUT", "/actions", {"action_type": "SendCtrlAltDel"}) == (204, None)
-    assert vm.wait() == 3, vm
+    assert vm.wait() == 3, str(vm)
 
 
 def test_api_boots_with_a_tap_interface_and_pings(needs_kvm, arcvm, netns, tmp_path):
@@ -152,8 +152,8 @@ def test_api_boots_with_a_tap_interface_and_pings(needs_kvm, arcvm, netns, tmp_p
             "guest_mac": "06:00:c0:a8:4e:02"}) == (204, None)
         assert curl(sock, "PUT", "/actions", {"action_type": "InstanceStart"}) == (204, None)
         vm.wait_for("GUEST-WAITING")
-        assert "06:00:c0:a8:4e:02" in vm.out, vm
-        assert "GUEST-PING-OK" in vm.out, vm
+        assert "06:00:c0:a8:4e:02" in vm.out, str(vm)
+        assert "GUEST-PING-OK" in vm.out, str(vm)
         r = ns(netns, "busybox", "ping", "-c", "3", "-W", "10", "192.168.78.2")
         assert r.returncode == 0, (r.stdout, r.stderr, vm)
         status, body = curl(sock, "PUT", "/network-interfaces/eth1", {

@@ -60,8 +60,8 @@ def test_every_kind_round_trips(call, tmp_path):
         I.new_tuple(n, 0, n), I.return_reg(n)])
     args = [a for k in KINDS for a in ("--arg", k)]
     r = call(pack(tmp_path, fn), *args)
-    assert r.status == 0, r
-    assert r.out == "{" + ", ".join(KINDS) + "}\n", r
+    assert r.status == 0, str(r)
+    assert r.out == "{" + ", ".join(KINDS) + "}\n", str(r)
 
 
 def test_build_in_the_vm_and_bring_the_binary_back(call, tmp_path):
@@ -104,12 +104,12 @@ def test_build_in_the_vm_and_bring_the_binary_back(call, tmp_path):
     r = call("--mem", "1G", "--share", "/:/h:ro", "--share", f"{src}:{inner}:rw",
              pack(tmp_path, fn), "--arg", '"' + cmd.replace('"', '\\"') + '"',
              "--arg", f'"{inner}/app"', "--out", out)
-    assert r.status == 0, r
-    assert r.out == "", r
+    assert r.status == 0, str(r)
+    assert r.out == "", str(r)
     assert (src / "app").exists()             # built in the shared folder
     os.chmod(out, os.stat(out).st_mode | stat.S_IXUSR)
     p = subprocess.run([str(out)], capture_output=True, timeout=30)
-    assert p.returncode == 7 and p.stdout == b"built in a micro-VM\n", p
+    assert p.returncode == 7 and p.stdout == b"built in a micro-VM\n", str(p)
     assert out.read_bytes() == (src / "app").read_bytes()
 
 
@@ -126,9 +126,9 @@ def test_guest_error_comes_back_with_its_stack_trace(call, tmp_path):
     with open(path, "wb") as f:
         b.build(f, for_call=True)
     r = call(path, "--arg", "{boom, \"from the guest\"}")
-    assert r.status == 1, r
-    assert "raised an error in the guest" in r.err, r
-    assert "boom" in r.err and "from the guest" in r.err, r
+    assert r.status == 1, str(r)
+    assert "raised an error in the guest" in r.err, str(r)
+    assert "boom" in r.err and "from the guest" in r.err, str(r)
     assert "Main.inner" in r.err and "Main.main" in r.err, r   # the guest-side trace
 
 
@@ -137,9 +137,9 @@ def test_guest_error_text_cannot_drive_the_terminal(call, tmp_path):
     reaches stderr defused, never as an ESC byte."""
     fn = Function(name="main", arity=1, extra_regs=0, instructions=[I.error(0)])
     r = call(pack(tmp_path, fn), "--arg", '"clear\\x1b[2J\\x07bell"')
-    assert r.status == 1, r
-    assert "raised an error in the guest" in r.err and "clear" in r.err, r
-    assert "\x1b" not in r.err and "\x07" not in r.err, r
+    assert r.status == 1, str(r)
+    assert "raised an error in the guest" in r.err and "clear" in r.err, str(r)
+    assert "\x1b" not in r.err and "\x07" not in r.err, str(r)
 
 
 def test_refused_calls(call, tmp_path):
@@ -147,14 +147,14 @@ def test_refused_calls(call, tmp_path):
     fn = Function(name="main", arity=1, extra_regs=0, instructions=[I.return_reg(0)])
     p = pack(tmp_path, fn)
     r = call(p, "--arg", "1", "--arg", "2")
-    assert r.status == 2 and "takes 1 arguments, 2 given" in r.err, r
+    assert r.status == 2 and "takes 1 arguments, 2 given" in r.err, str(r)
     r = call(p, "--arg", "[1, 2]", "--out", tmp_path / "x")
-    assert r.status == 2 and "--out needs a string" in r.err and "[1, 2]" in r.err, r
+    assert r.status == 2 and "--out needs a string" in r.err and "[1, 2]" in r.err, str(r)
     assert not (tmp_path / "x").exists()
     fref = Function(name="main", arity=0, extra_regs=1, instructions=[
         I.load_const(0, Value.native("io.print")), I.return_reg(0)])
     r = call(pack(tmp_path, fref, "fref"))
-    assert r.status == 2 and "function cannot be copied out" in r.err, r
+    assert r.status == 2 and "function cannot be copied out" in r.err, str(r)
 
 
 def test_output_of_the_function_is_relayed(call, tmp_path):
@@ -162,8 +162,8 @@ def test_output_of_the_function_is_relayed(call, tmp_path):
         I.load_const(1, Value.native("io.print")), I.call(2, 1, 0, 1),
         I.load_const(2, Value.number(42)), I.return_reg(2)])
     r = call(pack(tmp_path, fn), "--arg", '"hello from the guest"')
-    assert r.status == 0, r
-    assert r.out == "hello from the guest\n42\n", r
+    assert r.status == 0, str(r)
+    assert r.out == "hello from the guest\n42\n", str(r)
 
 
 def test_timeout(call, tmp_path):
@@ -171,8 +171,8 @@ def test_timeout(call, tmp_path):
     fn = Function(name="main", arity=0, extra_regs=1, instructions=[
         I.label("loop"), I.jump("loop")])
     r = call("--timeout", "5", pack(tmp_path, fn))
-    assert r.status == 124, r
-    assert "did not finish within 5 s" in r.err, r
+    assert r.status == 124, str(r)
+    assert "did not finish within 5 s" in r.err, str(r)
 
 
 def test_call_from_snapshot(call, guest, tmp_path):
@@ -191,7 +191,7 @@ def test_call_from_snapshot(call, guest, tmp_path):
            "--timeout", str(BOOT_TIMEOUT), "--vsock", tmp_path / "agent.sock",
            "--share", f"{share}:t0", "--vsock-ready", "1024", "--snapshot", snap]
     r = subprocess.run(list(map(str, cmd)), capture_output=True, timeout=2 * BOOT_TIMEOUT)
-    assert r.returncode == 0, r
+    assert r.returncode == 0, str(r)
     fn = Function(name="main", arity=1, extra_regs=4, instructions=[
         I.load_const(1, Value.native("io.read_file")), I.load_const(2, "/data/in.txt"),
         I.call(4, 1, 2, 1),                              # R4 = read_file("/data/in.txt")
@@ -201,8 +201,8 @@ def test_call_from_snapshot(call, guest, tmp_path):
     p = pack(tmp_path, fn)
     for i in range(2):
         r = call("--from-snapshot", snap, p, "--arg", f'"run {i}"')
-        assert r.status == 0, r
-        assert r.out == '"from the host"\n', r
+        assert r.status == 0, str(r)
+        assert r.out == '"from the host"\n', str(r)
         assert (share / "out.txt").read_text() == f"run {i}"
 
 
@@ -216,11 +216,11 @@ def test_arcvm_call_from_c(guest, tmp_path):
                str(guest / "initrd.cpio.gz"), str(pack(tmp_path, fn))]
     r = subprocess.run(example + ["#P{x/e: 1-2i}", '"\\x00bytes"'], capture_output=True,
                        timeout=BOOT_TIMEOUT)
-    assert r.returncode == 0, r
-    assert r.stdout == b'{#P{x/e: 1-2i}, "\\x00bytes"}\n', r
+    assert r.returncode == 0, str(r)
+    assert r.stdout == b'{#P{x/e: 1-2i}, "\\x00bytes"}\n', str(r)
     r = subprocess.run(example + ["1"], capture_output=True, timeout=BOOT_TIMEOUT)
-    assert r.returncode == 1, r
-    assert b"takes 2 arguments, 1 given" in r.stderr, r
+    assert r.returncode == 1, str(r)
+    assert b"takes 2 arguments, 1 given" in r.stderr, str(r)
 
 
 def test_shared_memory_in_place(call, tmp_path):
@@ -257,8 +257,8 @@ def test_shared_memory_in_place(call, tmp_path):
         I.new_tuple(5, 1, 3),
         I.return_reg(5)])
     r = call("--shared-mem", f"{size},path={region}", pack(tmp_path, fn))
-    assert r.status == 0, r
-    assert r.out == f"{{{size}, {sum(data[::4099])}, {len(marker)}}}\n", r
+    assert r.status == 0, str(r)
+    assert r.out == f"{{{size}, {sum(data[::4099])}, {len(marker)}}}\n", str(r)
     want = bytearray(data)
     want[100:100 + len(marker)] = marker
     want[-1] = 90
@@ -272,10 +272,10 @@ def test_shared_memory_errors(call, tmp_path):
         I.load_const(0, Value.native("shm.shared")), I.call(0, 0, 0, 0), I.return_reg(0)])
     p = pack(tmp_path, fn)
     r = call(p)
-    assert r.status == 1, r
-    assert "no shared memory: start the VM with --shared-mem" in r.err, r
+    assert r.status == 1, str(r)
+    assert "no shared memory: start the VM with --shared-mem" in r.err, str(r)
     r = call("--shared-mem", "1M", p)
-    assert r.status == 2 and "a buffer cannot be copied out of the VM" in r.err, r
+    assert r.status == 2 and "a buffer cannot be copied out of the VM" in r.err, str(r)
 
 
 def test_shared_memory_doorbell(arcvm, tmp_path):

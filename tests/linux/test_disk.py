@@ -62,14 +62,14 @@ def test_root_image_boot_write_poweroff_and_lock(needs_kvm, live_vms, run_arcvm,
 
     for spec in (f"path={root_copy}", f"path={root_copy},ro"):
         second = run_arcvm("run", "--drive", spec, "--append", "arcvm.run=true", timeout=60)
-        assert second.status == 1, second
-        assert str(root_copy) in second.err and "in use" in second.err, second
-        assert "arcvm-guest" not in second.out, second
+        assert second.status == 1, str(second)
+        assert str(root_copy) in second.err and "in use" in second.err, str(second)
+        assert "arcvm-guest" not in second.out, str(second)
 
     vm.send("exit\n")
-    assert vm.wait() == 0, vm
-    assert "arcvm-guest: kernel" in vm.out and "ARCVM-INIT-READY" in vm.out, vm
-    assert "/dev/vda on / type ext4 (rw" in vm.out, vm
+    assert vm.wait() == 0, str(vm)
+    assert "arcvm-guest: kernel" in vm.out and "ARCVM-INIT-READY" in vm.out, str(vm)
+    assert "/dev/vda on / type ext4 (rw" in vm.out, str(vm)
     fsck_clean(root_copy)
     assert debugfs_cat(root_copy, "/seq.txt") == SEQ_TEXT
     assert debugfs_cat(root_copy, "/d/e/f") == "nested\n"
@@ -82,7 +82,7 @@ def test_sigkill_after_sync_keeps_data(needs_kvm, live_vms, root_copy):
         f"seq 1 {SEQ_LINES} >/killed.txt && sync && echo SYNCED-$((6*7)) && sleep 3600"))
     vm.wait_for("SYNCED-42")
     vm.proc.send_signal(signal.SIGKILL)
-    assert vm.wait() == -signal.SIGKILL, vm
+    assert vm.wait() == -signal.SIGKILL, str(vm)
     r = host("e2fsck", "-fy", root_copy)
     # 0: clean, 1: the journal was replayed or something was fixed.
     assert r.returncode in (0, 1), f"e2fsck -fy: status {r.returncode}\n{r.stdout}{r.stderr}"
@@ -94,10 +94,10 @@ def test_read_only_root(needs_kvm, run_arcvm, root_copy):
     before = digest(root_copy)
     r = run_arcvm("run", "--drive", f"path={root_copy},ro,root=1", "--append", run64(
         "mount; echo x >/new.txt; echo WRITE=$?; echo t >/tmp/t && echo TMP-OK"))
-    assert r.status == 0, r
-    assert "/dev/vda on / type ext4 (ro" in r.out, r
-    assert "WRITE=" in r.out and "WRITE=0" not in r.out, r
-    assert "Read-only file system" in r.out and "TMP-OK" in r.out, r
+    assert r.status == 0, str(r)
+    assert "/dev/vda on / type ext4 (ro" in r.out, str(r)
+    assert "WRITE=" in r.out and "WRITE=0" not in r.out, str(r)
+    assert "Read-only file system" in r.out and "TMP-OK" in r.out, str(r)
     assert digest(root_copy) == before
 
 
@@ -108,9 +108,9 @@ def test_root_that_cannot_be_mounted_panics(needs_kvm, run_arcvm, tmp_path):
     img = tmp_path / "blank.img"
     img.write_bytes(bytes(8 << 20))
     r = run_arcvm("run", "--root", img, "--append", "arcvm.run=echo+on+the+wrong+root")
-    assert r.status == 5, r
-    assert "cannot use root /dev/vda: mount failed" in r.out, r
-    assert "on the wrong root" not in r.out, r
+    assert r.status == 5, str(r)
+    assert "cannot use root /dev/vda: mount failed" in r.out, str(r)
+    assert "on the wrong root" not in r.out, str(r)
 
 
 def make_ext4(img, files, size="8M"):
@@ -142,14 +142,14 @@ def test_two_drives_and_a_read_only_one(needs_kvm, run_arcvm, tmp_path):
         "dd if=/dev/zero of=/dev/vdb bs=4096 count=1 oflag=direct; echo DD-B=$?\n"
         "printf written-to-a | dd of=/dev/vda bs=512 seek=16 conv=sync,notrunc oflag=direct"
         " && sync && echo DD-A=$?\n"))
-    assert r.status == 0, r
-    assert "A=drive-a:" in r.out, r
-    assert "RO=1 RW=0" in r.out, r
-    assert "B=drive-b contents" in r.out, r
-    assert "/dev/vdb /mnt ext4 ro," in r.out, r
+    assert r.status == 0, str(r)
+    assert "A=drive-a:" in r.out, str(r)
+    assert "RO=1 RW=0" in r.out, str(r)
+    assert "B=drive-b contents" in r.out, str(r)
+    assert "/dev/vdb /mnt ext4 ro," in r.out, str(r)
     for failed in ("WRITE-B", "DD-B"):
-        assert f"{failed}=0" not in r.out and f"{failed}=" in r.out, r
-    assert "DD-A=0" in r.out, r
+        assert f"{failed}=0" not in r.out and f"{failed}=" in r.out, str(r)
+    assert "DD-A=0" in r.out, str(r)
     assert digest(b) == b_before
     fsck_clean(b)
     data = a.read_bytes()
@@ -160,8 +160,8 @@ def test_two_drives_and_a_read_only_one(needs_kvm, run_arcvm, tmp_path):
 def test_same_image_twice_in_one_vm_is_refused(run_arcvm, root_copy):
     r = run_arcvm("run", "--drive", f"path={root_copy}", "--root", root_copy, "--allow-pvm",
                   timeout=60)
-    assert r.status == 1, r
-    assert str(root_copy) in r.err and "in use" in r.err, r
+    assert r.status == 1, str(r)
+    assert str(root_copy) in r.err and "in use" in r.err, str(r)
 
 
 @pytest.mark.parametrize("spec,needle", [
@@ -180,6 +180,6 @@ def test_bad_drive_options_are_usage_errors(run_arcvm, tmp_path, spec, needle):
     img = tmp_path / "img"
     img.write_bytes(bytes(1 << 20))
     r = run_arcvm("run", "--drive", spec.replace("IMG", str(img)), timeout=30)
-    assert r.status == 2, r
-    assert "--drive" in r.err and needle in r.err, r
+    assert r.status == 2, str(r)
+    assert "--drive" in r.err and needle in r.err, str(r)
     assert img.read_bytes() == bytes(1 << 20)

@@ -34,21 +34,21 @@ def exec_(run_arcvm):
                                            ("kill -9 $$", 137), ("kill -TERM $$", 143)])
 def test_exit_status(exec_, script, status):
     r = exec_("--", "sh", "-c", script)
-    assert r.status == status, r
+    assert r.status == status, str(r)
 
 
 def test_command_not_found_is_127(exec_):
     r = exec_("--", "/no/such/program")
-    assert r.status == 127, r
+    assert r.status == 127, str(r)
     assert "/no/such/program" in r.err
 
 
 def test_stdout_and_stderr_separate_and_in_order(exec_):
     r = exec_("--", "sh", "-c", "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done")
-    assert r.status == 0, r
-    assert r.out == "".join(f"out{i}\n" for i in range(1, 6)), r
+    assert r.status == 0, str(r)
+    assert r.out == "".join(f"out{i}\n" for i in range(1, 6)), str(r)
     lines = [l for l in r.err.splitlines() if l.startswith("err")]
-    assert lines == [f"err{i}" for i in range(1, 6)], r
+    assert lines == [f"err{i}" for i in range(1, 6)], str(r)
 
 
 def test_ten_megabytes_through_a_pipe(exec_):
@@ -63,24 +63,24 @@ def test_ten_megabytes_through_a_pipe(exec_):
 
 def test_stdin_forwarded_with_eof(exec_):
     r = exec_("--", "cat", stdin=b"hi\n")
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     assert r.out == "hi\n"
     data = os.urandom(1 << 20)
     r = exec_("--", "sha256sum", stdin=data)
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     assert r.out.split()[0] == hashlib.sha256(data).hexdigest()
 
 
 def test_env_workdir_user(exec_):
     r = exec_("--env", "FOO=bar baz", "--env", "HOME=/nowhere", "--workdir", "/tmp",
               "--user", "1000:1001", "--", "sh", "-c", 'echo "$FOO|$HOME"; pwd; id -u; id -g')
-    assert r.status == 0, r
-    assert r.out == "bar baz|/nowhere\n/tmp\n1000\n1001\n", r
+    assert r.status == 0, str(r)
+    assert r.out == "bar baz|/nowhere\n/tmp\n1000\n1001\n", str(r)
 
 
 def test_timeout_kills_the_command(exec_):
     r = exec_("--timeout", "5", "--", "sleep", "1000")
-    assert r.status == 124, r
+    assert r.status == 124, str(r)
     assert "did not finish within 5 s" in r.err
 
 
@@ -88,7 +88,7 @@ def test_copy_out(exec_, tmp_path):
     dest = tmp_path / "numbers.txt"
     r = exec_("--copy-out", "/tmp/numbers.txt:" + str(dest), "--",
               "sh", "-c", "seq 1 200000 > /tmp/numbers.txt")
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     assert dest.read_text() == "".join(f"{i}\n" for i in range(1, 200001))
     assert [p.name for p in tmp_path.iterdir()] == ["numbers.txt"]   # no temporary left
 
@@ -96,7 +96,7 @@ def test_copy_out(exec_, tmp_path):
 def test_copy_out_missing_file_fails_without_a_file(exec_, tmp_path):
     dest = tmp_path / "nothing"
     r = exec_("--copy-out", "/tmp/absent:" + str(dest), "--", "true")
-    assert r.status == 125, r
+    assert r.status == 125, str(r)
     assert "/tmp/absent" in r.err
     assert list(tmp_path.iterdir()) == []
 
@@ -108,7 +108,7 @@ def test_share_read_write(exec_, tmp_path):
     r = exec_("--share", f"{box}:/box", "--", "sh", "-c",
               "cat /box/in.txt; echo from the guest > /box/out.txt; mkdir /box/d;"
               " echo deep > /box/d/f; mv /box/d/f /box/d/g; rm /box/in.txt")
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     assert r.out == "from the host\n"
     assert (box / "out.txt").read_text() == "from the guest\n"
     assert (box / "d" / "g").read_text() == "deep\n"
@@ -127,8 +127,8 @@ def test_read_only_share_refuses_writes(exec_, tmp_path):
     # come from arcvm's 9p server, not only from the guest's mount flags.
     script = "mount -o remount,rw /ro 2>/dev/null; " + script
     r = exec_("--share", f"{ro}:/ro:ro", "--", "sh", "-c", script + "; cat /ro/keep.txt")
-    assert r.status == 0, r
-    assert "WROTE" not in r.out, r
+    assert r.status == 0, str(r)
+    assert "WROTE" not in r.out, str(r)
     assert r.out.endswith("keep\n")
     assert sorted(p.name for p in ro.iterdir()) == ["keep.txt"]
     assert (ro / "keep.txt").read_text() == "keep\n"
@@ -168,10 +168,10 @@ wait
 echo done
 """
     r = exec_("--share", f"{box}:/box", "--", "sh", "-c", script)
-    assert r.status == 0, r
-    assert "HOST-SECRET" not in r.out, r
-    assert "LISTED-SECRET" not in r.out, r
-    assert r.out.endswith("done\n"), r
+    assert r.status == 0, str(r)
+    assert "HOST-SECRET" not in r.out, str(r)
+    assert "LISTED-SECRET" not in r.out, str(r)
+    assert r.out.endswith("done\n"), str(r)
     assert not (tmp_path / "escaped").exists()
     assert not os.path.exists("/escaped")
     assert secret.read_text() == "HOST-SECRET\n"
@@ -205,9 +205,9 @@ def test_build_a_c_program_from_a_share(exec_, tmp_path):
     r = exec_("--mem", "1G", "--share", "/usr:/usr:ro", "--share", f"{src}:/src:rw", "--",
               "sh", "-c", "ln -s usr/lib64 /lib64 && ln -s /usr/lib/x86_64-linux-gnu /lib/ &&"
               " make -C /src CC=gcc")
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     app = src / "app"
-    assert app.exists(), r
+    assert app.exists(), str(r)
     out = subprocess.run([str(app)], capture_output=True, check=True).stdout.decode()
     assert out == "hello from arcvm\nsum=5050\n"
 
@@ -221,23 +221,23 @@ def test_config_file(exec_, tmp_path):
                                "drives": ["./data:/data:ro"], "env": {"GREETING": "hi"}}))
     r = exec_("--config", cfg, "--", "sh", "-c",
               "nproc; echo $GREETING; cat /data/f; grep MemTotal /proc/meminfo")
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     lines = r.out.splitlines()
-    assert lines[:3] == ["2", "hi", "shared"], r
+    assert lines[:3] == ["2", "hi", "shared"], str(r)
     memtotal_kb = int(lines[3].split()[1])
     assert 300 * 1024 < memtotal_kb <= 384 * 1024
     # An option overrides the file.
     r = exec_("--config", cfg, "--cpus", "1", "--env", "GREETING=yo", "--", "sh", "-c",
               "nproc; echo $GREETING")
-    assert r.out == "1\nyo\n", r
+    assert r.out == "1\nyo\n", str(r)
 
 
 def test_bad_config_names_the_key(exec_, tmp_path):
     cfg = tmp_path / "vm.json"
     cfg.write_text('{"vcpu": 2, "network": {"mode": "bridge"}}')
     r = exec_("--config", cfg, "--", "true")
-    assert r.status == 125, r
-    assert "network.mode" in r.err and "bridge" not in r.out, r
+    assert r.status == 125, str(r)
+    assert "network.mode" in r.err and "bridge" not in r.out, str(r)
 
 
 def test_usage_errors_are_125(exec_):
@@ -330,8 +330,8 @@ def test_share_filesystem_conformance(exec_, tmp_path):
     box = tmp_path / "s"
     box.mkdir()
     r = exec_("--share", f"{box}:/s", "--", "sh", "-c", SHARE_CONFORMANCE)
-    assert r.status == 0, r
-    assert r.out.strip().endswith("conformance-ok"), r
+    assert r.status == 0, str(r)
+    assert r.out.strip().endswith("conformance-ok"), str(r)
     assert (box / "g").read_text() == "one\ntwo\n"
     assert (box / "t").read_bytes() == b"0123\0\0\0\0"
     # The guest runs in UTC.
@@ -352,7 +352,7 @@ def test_guest_kernel_panic_is_reported_with_status_123(exec_):
     panic with the kernel's own line and exits 123, not as a failure of its
     own (125); the next VM boots as usual."""
     r = exec_("--", "sh", "-c", "echo before; echo c >/proc/sysrq-trigger; echo after")
-    assert r.status == 123, r
+    assert r.status == 123, str(r)
     assert "after" not in r.out, r     # "before" may or may not have left the guest
     # The line is the kernel's own, with its timestamp: "[    3.05] Kernel panic - ...".
     assert re.search(r"the guest kernel panicked before the command finished: (\[[ 0-9.]+\] )?"

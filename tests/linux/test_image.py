@@ -40,7 +40,7 @@ def test_exec_runs_on_debian_and_leaves_the_image_clean(run_arcvm, debian_image)
                   "rm -rf /usr/share/doc; test ! -e /usr/share/doc && echo removed; "
                   "readlink /proc/1/exe; ls /lib/modules/$(uname -r)/kernel >/dev/null && "
                   "echo modules")
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     lines = r.out.splitlines()
     assert re.fullmatch(r"\d+(\.\d+)*", lines[0]), r      # e.g. 12.11
     assert lines[1:] == ["id=debian", "scribble", "removed", "/usr/sbin/arcvm-init",
@@ -59,7 +59,7 @@ def test_persist_keeps_changes_and_exec_works_there(run_arcvm, debian_image, tmp
                    timeout=300)
     r = run_arcvm("exec", "--image", img, "--persist", "--", "sh", "-c",
                   "echo kept > /root/kept; sync")
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "note.txt").write_text("shared from the host\n")
@@ -70,8 +70,8 @@ def test_persist_keeps_changes_and_exec_works_there(run_arcvm, debian_image, tmp
                   "cat /mnt/in/note.txt; echo made in the guest > /root/made.txt; "
                   "tr a-z A-Z; exit 7",
                   stdin=b"from the host\n")
-    assert r.status == 7, r
-    assert r.out == "kept\ninstall ok installed\nshared from the host\nFROM THE HOST\n", r
+    assert r.status == 7, str(r)
+    assert r.out == "kept\ninstall ok installed\nshared from the host\nFROM THE HOST\n", str(r)
     assert out.read_text() == "made in the guest\n"
 
 
@@ -99,5 +99,5 @@ def test_network_on_the_debian_image(run_arcvm, debian_image, tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
-    assert r.status == 0, r
-    assert r.out == "no-ip-no-udhcpc\nnameserver 10.0.2.3\nserved to the Debian guest\n", r
+    assert r.status == 0, str(r)
+    assert r.out == "no-ip-no-udhcpc\nnameserver 10.0.2.3\nserved to the Debian guest\n", str(r)

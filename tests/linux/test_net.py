@@ -64,10 +64,10 @@ def test_guest_downloads_through_nat(run_arcvm, http_server):
     r = run_arcvm("exec", "--net", "--", "sh", "-c",
                   f"cat /etc/resolv.conf; ip -4 addr show eth0 | grep inet; "
                   f"wget -q -O - http://10.0.2.2:{port}/blob | sha256sum")
-    assert r.status == 0, r
-    assert "nameserver 10.0.2.3" in r.out, r
-    assert "inet 10.0.2.15/24" in r.out, r
-    assert hashlib.sha256(blob).hexdigest() in r.out, r
+    assert r.status == 0, str(r)
+    assert "nameserver 10.0.2.3" in r.out, str(r)
+    assert "inet 10.0.2.15/24" in r.out, str(r)
+    assert hashlib.sha256(blob).hexdigest() in r.out, str(r)
 
 
 def test_dhcp_lease_under_nat(run_arcvm, http_server):
@@ -81,7 +81,7 @@ def test_dhcp_lease_under_nat(run_arcvm, http_server):
                   "ip -4 addr show eth0 | grep -o 'inet [0-9./]*'; "
                   "ip route | grep ^default | cut -d' ' -f1-3; cat /etc/resolv.conf; "
                   f"wget -q -O - http://10.0.2.2:{port}/hello")
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     assert r.out.splitlines() == ["arcvm.net=dhcp", "inet 10.0.2.15/24", "default via 10.0.2.2",
                                   "nameserver 10.0.2.3", "over a leased address"], r
 
@@ -118,11 +118,11 @@ def test_oversize_frames_are_dropped_and_counted(run_arcvm):
         "ping -c 2 -W 2 -s 8000 10.0.2.2 >/dev/null && echo BIG-PING-ANSWERED\n"
         "ip link set eth0 mtu 1500\n"
         "ping -c 1 -W 10 10.0.2.2 >/dev/null && echo SMALL-PING-OK\n"))
-    assert r.status == 0, r
-    assert "SMALL-PING-OK" in r.out, r
-    assert "BIG-PING-ANSWERED" not in r.out, r
-    assert "dropped a 8042-byte oversize frame from the guest" in r.err, r
-    assert "2 oversize" in r.err, r
+    assert r.status == 0, str(r)
+    assert "SMALL-PING-OK" in r.out, str(r)
+    assert "BIG-PING-ANSWERED" not in r.out, str(r)
+    assert "dropped a 8042-byte oversize frame from the guest" in r.err, str(r)
+    assert "2 oversize" in r.err, str(r)
 
 
 def cpu_seconds(pid):
@@ -183,7 +183,7 @@ def test_no_receive_buffers_no_spin(live_vms, how):
         "echo RX-AFTER-UP=$((b - a)) END-RX\n"
         "sleep 600\n"))
     vm.wait_for("GUEST-DEAF")
-    assert "GUEST-PINGED" in vm.out and "STILL-BOUND" not in vm.out, vm
+    assert "GUEST-PINGED" in vm.out and "STILL-BOUND" not in vm.out, str(vm)
     stop = threading.Event()
     flood = threading.Thread(target=udp_flood, args=(hp, stop), daemon=True)
     flood.start()
@@ -200,13 +200,13 @@ def test_no_receive_buffers_no_spin(live_vms, how):
         stop.set()
         flood.join(10)
         vm.stop()
-    assert alive, vm
+    assert alive, str(vm)
     share = (c1 - c0) / (w1 - w0)
     assert share < 0.5, f"arcvm used {share:.0%} of a CPU while the guest took no frames"
     if how == "link-down":
         got = int(vm.out.split("RX-AFTER-UP=")[1].split()[0])
         # The ring's 256 buffers were full; the flood goes on after them.
-        assert got > 256, vm
+        assert got > 256, str(vm)
 
 
 def test_tap_ping_both_ways_multiqueue(arcvm, netns):
@@ -227,7 +227,7 @@ def test_tap_ping_both_ways_multiqueue(arcvm, netns):
                     "echo GUEST-WAITING && sleep 600\n"))
     try:
         vm.wait_for("GUEST-WAITING")
-        assert "GUEST-PING-OK" in vm.out, vm
+        assert "GUEST-PING-OK" in vm.out, str(vm)
         assert "rx-1" in vm.out and "tx-1" in vm.out, vm   # two queue pairs
         r = ns(netns, "busybox", "ping", "-c", "3", "-W", "10", "192.168.77.2")
         assert r.returncode == 0, (r.stdout, r.stderr, vm)

@@ -66,10 +66,10 @@ def test_host_writes_guest_reads(run_arcvm, tmp_path, size):
     r = run_arcvm("exec", "--shared-mem", f"{size},path={region}", "--",
                   "sh", "-c", "arcvm-shm info && arcvm-shm read | md5sum",
                   timeout=SLOW_TIMEOUT if size >= GiB else BOOT_TIMEOUT)
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     lines = r.out.split("\n")
-    assert lines[0].startswith(f"size={size:#x} gpa=0x"), r
-    assert lines[1].split()[0] == want, r
+    assert lines[0].startswith(f"size={size:#x} gpa=0x"), str(r)
+    assert lines[1].split()[0] == want, str(r)
 
 
 # The guest makes the data from one random block and tees it into md5sum and
@@ -97,8 +97,8 @@ def test_guest_writes_host_reads(run_arcvm, tmp_path, size):
     r = run_arcvm("exec", "--shared-mem", f"{size},path={region}", "--",
                   "sh", "-c", GUEST_WRITE, "sh", str(size),
                   timeout=SLOW_TIMEOUT if size >= GiB else BOOT_TIMEOUT)
-    assert r.status == 0, r
-    assert r.out.split()[0] == md5_of(region, size), r
+    assert r.status == 0, str(r)
+    assert r.out.split()[0] == md5_of(region, size), str(r)
 
 
 def test_memfd_region_round_trip_inside_the_guest(run_arcvm):
@@ -107,10 +107,10 @@ def test_memfd_region_round_trip_inside_the_guest(run_arcvm):
     r = run_arcvm("exec", "--shared-mem", "1M", "--", "sh", "-c",
                   "printf hello | arcvm-shm write 4096 && arcvm-shm read 4096 5 && echo"
                   " && printf xx | arcvm-shm write 1048575; echo status=$?")
-    assert r.status == 0, r
-    assert r.out.split("\n")[0] == "hello", r
-    assert "status=1" in r.out, r
-    assert "more than the 1 bytes of room" in r.err, r
+    assert r.status == 0, str(r)
+    assert r.out.split("\n")[0] == "hello", str(r)
+    assert "status=1" in r.out, str(r)
+    assert "more than the 1 bytes of room" in r.err, str(r)
 
 
 def test_the_guest_kernel_sees_a_reserved_range(run_arcvm):
@@ -119,18 +119,18 @@ def test_the_guest_kernel_sees_a_reserved_range(run_arcvm):
     show = ("cat /proc/cmdline; for d in /sys/firmware/memmap/*; do"
             " echo \"$(cat $d/start)-$(cat $d/end) : $(cat $d/type)\"; done; arcvm-shm info")
     r = run_arcvm("exec", "--shared-mem", "8M", "--", "sh", "-c", show)
-    assert r.status == 0, r
+    assert r.status == 0, str(r)
     info = r.out.strip().split("\n")[-1]
     gpa = int(info.split("gpa=")[1], 16)
-    assert gpa >= 4 * GiB and gpa % GiB == 0, r
-    assert f"arcvm.shm={8 * MiB:#x}@{gpa:#x}" in r.out, r
-    assert f"{gpa:#x}-{gpa + 8 * MiB - 1:#x} : Reserved" in r.out, r
+    assert gpa >= 4 * GiB and gpa % GiB == 0, str(r)
+    assert f"arcvm.shm={8 * MiB:#x}@{gpa:#x}" in r.out, str(r)
+    assert f"{gpa:#x}-{gpa + 8 * MiB - 1:#x} : Reserved" in r.out, str(r)
 
 
 def test_no_shared_memory_is_a_clear_error_in_the_guest(run_arcvm):
     r = run_arcvm("exec", "--", "arcvm-shm", "info")
-    assert r.status == 1, r
-    assert "no shared memory" in r.err, r
+    assert r.status == 1, str(r)
+    assert "no shared memory" in r.err, str(r)
 
 
 PINGS = 3
@@ -173,14 +173,14 @@ def test_two_vms_exchange_messages_with_the_doorbell(arcvm, run_arcvm, tmp_path)
         if b.poll() is None:
             b.kill()
             b.wait()
-    assert a.status == 0, a
+    assert a.status == 0, str(a)
     assert b.returncode == 0, (b_out, b_err)
-    assert a.out.split("\n")[:PINGS] == [f"A got pong-{i}" for i in range(1, PINGS + 1)], a
+    assert a.out.split("\n")[:PINGS] == [f"A got pong-{i}" for i in range(1, PINGS + 1)], str(a)
     assert b_out.decode().split("\n")[:PINGS] == [f"B got ping-{i}" for i in range(1, PINGS + 1)]
     assert os.listdir(bells) == [], "a doorbell socket outlived its VM"
 
 
 def test_doorbell_needs_a_region_shared_by_path(run_arcvm):
     r = run_arcvm("exec", "--shared-mem", "1M", "--", "arcvm-shm", "ring")
-    assert r.status == 1, r
-    assert "no doorbell" in r.err, r
+    assert r.status == 1, str(r)
+    assert "no doorbell" in r.err, str(r)

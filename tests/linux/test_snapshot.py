@@ -32,7 +32,7 @@ def uptime(text):
     """The guest's /proc/uptime as printed by `echo UP=...` (the console's
     echo of the command itself holds no number)."""
     m = re.search(r"UP=(\d+\.\d+)", text)
-    assert m, text
+    assert m, str(text)
     return float(m.group(1))
 
 
@@ -59,12 +59,12 @@ def test_restore_carries_on(needs_kvm, guest, live_vms, root_copy, tmp_path):
             "echo from-guest >guest.txt && echo PWD=$(pwd); echo DONE-$((3*3))\n")
     vm.wait_for("DONE-9")
     vm.send("exit\n")
-    assert vm.wait() == 0, vm
+    assert vm.wait() == 0, str(vm)
     out = vm.out
-    assert "disk-data" in out and "mem-data" in out, vm
-    assert "ALIVE-2" in out, vm
-    assert "written-while-saved" in out and "from-host" in out, vm
-    assert "PWD=/s" in out, vm
+    assert "disk-data" in out and "mem-data" in out, str(vm)
+    assert "ALIVE-2" in out, str(vm)
+    assert "written-while-saved" in out and "from-host" in out, str(vm)
+    assert "PWD=/s" in out, str(vm)
     assert (share / "guest.txt").read_text() == "from-guest\n"
     # The guest's clock carries on from the snapshot's instant.
     assert uptime(out) > uptime(before), (before, out)
@@ -84,8 +84,8 @@ def test_two_restores_at_once(needs_kvm, guest, live_vms, tmp_path):
         vm.wait_for(f"TWIN-{i + 40}")
         vm.send("exit\n")
     for vm in vms:
-        assert vm.wait() == 0, vm
-        assert "twin" in vm.out, vm
+        assert vm.wait() == 0, str(vm)
+        assert "twin" in vm.out, str(vm)
     # The memory file is RAM and its 4 KiB trailer; no restore wrote to it.
     assert (snap / "memory").stat().st_size == (256 << 20) + 4096
 
@@ -105,12 +105,12 @@ def test_exec_from_snapshot(needs_kvm, guest, run_arcvm, tmp_path):
            "--vsock", tmp_path / "agent.sock", "--share", f"{share}:t0",
            "--vsock-ready", "1024", "--quiet", "500", "--snapshot", snap]
     r = subprocess.run(list(map(str, cmd)), capture_output=True, timeout=2 * BOOT_TIMEOUT)
-    assert r.returncode == 0, r
+    assert r.returncode == 0, str(r)
     for i in range(2):
         r = run_arcvm("exec", "--from-snapshot", snap, "--", "sh", "-c",
                       f"cat /data/in.txt; echo run-{i} >/data/out-{i}.txt; exit 3")
-        assert r.status == 3, r
-        assert r.out == "shared-in\n", r
+        assert r.status == 3, str(r)
+        assert r.out == "shared-in\n", str(r)
         assert (share / f"out-{i}.txt").read_text() == f"run-{i}\n"
     r = run_arcvm("exec", "--from-snapshot", snap, "--mem", "1G", "--", "true", timeout=30)
-    assert r.status == 125 and "--from-snapshot" in r.err, r
+    assert r.status == 125 and "--from-snapshot" in r.err, str(r)

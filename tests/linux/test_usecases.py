@@ -39,21 +39,21 @@ def test_clean_build_of_arcvm_in_a_debian_vm(run_arcvm, tmp_path):
                   "make -C /src BUILD=/tmp/b -j2 arcvm >/tmp/make.log 2>&1 "
                   "|| { tail -30 /tmp/make.log; exit 1; }; echo BUILT",
                   timeout=SLOW)
-    assert r.status == 0, r
-    assert r.out.endswith("BUILT\n"), r
+    assert r.status == 0, str(r)
+    assert r.out.endswith("BUILT\n"), str(r)
     # --copy-out does not carry the guest file's mode (docs/cli.md).
     os.chmod(built, 0o755)
 
     # The binary made in the VM runs here: its usage, then a VM of its own.
     h = subprocess.run([str(built), "exec", "--help"], capture_output=True, text=True,
                        timeout=60)
-    assert h.returncode == 0 and "usage: arcvm exec" in h.stdout, h
+    assert h.returncode == 0 and "usage: arcvm exec" in h.stdout, str(h)
     e = subprocess.run([str(built), "exec", "--kernel", str(GUEST / "vmlinux"),
                         "--initrd", str(GUEST / "initrd.cpio.gz"), "--", "sh", "-c",
                         "echo booted-by-$((6*7))"],
                        capture_output=True, text=True, timeout=600,
                        env=dict(os.environ, ARCVM_GUEST_DIR=str(GUEST)))
-    assert e.returncode == 0 and e.stdout == "booted-by-42\n", e
+    assert e.returncode == 0 and e.stdout == "booted-by-42\n", str(e)
 
 
 PANIC_MODULE = r"""
@@ -87,16 +87,16 @@ def test_crash_a_driver_panics_the_guest_only(run_arcvm, tmp_path):
                   "modinfo -F vermagic /tmp/mod/crash.ko; uname -r; echo LOADING; "
                   "insmod /tmp/mod/crash.ko; echo STILL-ALIVE",
                   timeout=SLOW)
-    assert r.status == EXEC_PANIC_STATUS, r
-    assert "LOADING" in r.out and "STILL-ALIVE" not in r.out, r
+    assert r.status == EXEC_PANIC_STATUS, str(r)
+    assert "LOADING" in r.out and "STILL-ALIVE" not in r.out, str(r)
     vermagic, release = r.out.splitlines()[:2]
     assert vermagic.split()[0] == release, r        # built for the running kernel
-    assert "the guest kernel panicked before the command finished" in r.err, r
-    assert "Kernel panic - not syncing: arcvm-test: driver crashed on purpose" in r.err, r
+    assert "the guest kernel panicked before the command finished" in r.err, str(r)
+    assert "Kernel panic - not syncing: arcvm-test: driver crashed on purpose" in r.err, str(r)
 
     # The host is unaffected and the next VM, on the same image, boots.
     assert os.path.exists("/dev/kvm")
     again = run_arcvm("exec", "--image", kmod, "--", "sh", "-c",
                       "lsmod | grep -c '^crash ' ; echo fresh-$((2+3))")
-    assert again.status == 0, again
-    assert again.out == "0\nfresh-5\n", again
+    assert again.status == 0, str(again)
+    assert again.out == "0\nfresh-5\n", str(again)
