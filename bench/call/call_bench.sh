@@ -5,13 +5,15 @@
 # four so that load on the shared machine falls on all alike. The snapshot
 # is of the agent's guest once its agent listens (snapctl --vsock-ready), as
 # for `arcvm exec --from-snapshot`. Prints the figures; writes call.md and
-# call.txt (raw times) to OUT, and with --results FILE rewrites the "CALL"
-# section of FILE (bench/RESULTS.md) between its markers.
+# rounds.txt (raw times, one line per round) to OUT, and with --results FILE
+# rewrites the "CALL" section of FILE (bench/RESULTS.md) between its markers.
 #
 # usage: call_bench.sh BUILD OUT [--runs N] [--results FILE]
 # Where this host's KVM cannot boot unmodified Linux (PVM), the series runs in
-# the test host (tests/testhost/run), one L1 boot for all of it.
-# Environment: CALL_BENCH_TIMEOUT, seconds for the whole test-host run (3000).
+# the test host (tests/testhost/run). When the test host stalls or dies, the
+# rounds it completed are kept and the series goes on in a fresh one (at most
+# four boots); the report says how many boots it took.
+# Environment: CALL_BENCH_TIMEOUT, seconds for one test-host run (3000).
 set -eu
 usage() { echo "usage: call_bench.sh BUILD OUT [--runs N] [--results FILE]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
@@ -45,7 +47,7 @@ stats() {
 		printf "%d %d %d\n", m, v[1], v[NR] }'
 }
 
-# One timed run of "$@" into $out/$name.ms; for call, the output must be 42.
+# One timed run of "$@" into T (ms); for call, the output must be 42.
 timed() {
 	name=$1
 	shift
@@ -55,13 +57,19 @@ timed() {
 		cat "$out/$name.log" >&2
 		exit 1
 	}
-	echo $(( $(ms) - t0 )) >>"$out/$name.ms"
+	T=$(( $(ms) - t0 ))
 	case $name in call*) [ "$(cat "$out/$name.log")" = 42 ] || {
 		echo "call_bench: $name printed $(cat "$out/$name.log"), not 42" >&2
 		exit 1
 	} ;; esac
 }
 
+rounds_done() { [ -f "$out/rounds.txt" ] && wc -l <"$out/rounds.txt" || echo 0; }
+
+# Inside one boot of the test host (or right here): make the snapshot, then
+# add rounds to $out/rounds.txt, one line "exec call exec_snap call_snap"
+# (ms) per complete round, until it holds $runs. A round cut short by a
+# stalled test host leaves no line.
 series() {
 	PYTHONPATH=$repo/python /usr/bin/python3 - "$out/answer.ionpack" <<'PY'
 import sys
@@ -85,21 +93,36 @@ PY
 		cat "$out/snapctl.log" >&2
 		exit 1
 	}
-	for n in exec call exec_snap call_snap; do : >"$out/$n.ms"; done
-	i=0
-	while [ $i -lt "$runs" ]; do
+	while [ "$(rounds_done)" -lt "$runs" ]; do
 		timed exec "$build/arcvm" exec --kernel "$kernel" --initrd "$initrd" -- true
+		e=$T
 		timed call "$build/arcvm" call --kernel "$kernel" --initrd "$initrd" "$out/answer.ionpack"
+		c=$T
 		timed exec_snap "$build/arcvm" exec --from-snapshot "$snapdir/snap" -- true
+		es=$T
 		timed call_snap "$build/arcvm" call --from-snapshot "$snapdir/snap" "$out/answer.ionpack"
-		i=$((i + 1))
+		echo "$e $c $es $T" >>"$out/rounds.txt"
 	done
-	set -- $(stats "$out/exec.ms"); e_med=$1 e_min=$2 e_max=$3
-	set -- $(stats "$out/call.ms"); c_med=$1 c_min=$2 c_max=$3
-	set -- $(stats "$out/exec_snap.ms"); es_med=$1 es_min=$2 es_max=$3
-	set -- $(stats "$out/call_snap.ms"); cs_med=$1 cs_min=$2 cs_max=$3
+}
+
+# The report, from $out/rounds.txt; $1 says how many boots of the test host
+# the series took.
+report() {
+	for n in 1 2 3 4; do cut -d' ' -f$n "$out/rounds.txt" >"$out/col$n.ms"; done
+	set -- "$1" $(stats "$out/col1.ms"); e_med=$2 e_min=$3 e_max=$4
+	set -- "$1" $(stats "$out/col2.ms"); c_med=$2 c_min=$3 c_max=$4
+	set -- "$1" $(stats "$out/col3.ms"); es_med=$2 es_min=$3 es_max=$4
+	set -- "$1" $(stats "$out/col4.ms"); cs_med=$2 cs_min=$3 cs_max=$4
+	rm -f "$out"/col?.ms
 	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-	where=$( [ -n "${TESTHOST:-}" ] && echo "in the test host (QEMU TCG L1, nested KVM)" || echo "on this host's KVM")
+	if "$repo/scripts/linux-kvm.sh" --here; then
+		where="on this host's KVM"
+	elif [ "$1" -eq 1 ]; then
+		where="in the test host (QEMU TCG L1, nested KVM), one boot of it"
+	else
+		where="in the test host (QEMU TCG L1, nested KVM), over $1 boots of it (the earlier"
+		where="$where ones stalled; their complete rounds count, a round cut short does not)"
+	fi
 	{
 		echo "## call"
 		echo
@@ -121,19 +144,32 @@ PY
 		echo "What a call adds to exec: opening the pack on the host, the CALL bundle over vsock, the"
 		echo "guest decoding and verifying the classes and running the function."
 	} >"$out/call.md"
-	paste "$out/exec.ms" "$out/call.ms" "$out/exec_snap.ms" "$out/call_snap.ms" >"$out/call.txt"
 	cat "$out/call.md"
 }
 
 if [ -n "$inside" ]; then
 	series
-else
+	exit 0
+fi
+# Up to four boots of the test host: one that stalls or dies (122, 125)
+# keeps the rounds it completed and the series goes on in a fresh one.
+rm -f "$out/rounds.txt" "$out/call.md"
+boots=0
+while [ "$(rounds_done)" -lt "$runs" ]; do
+	[ "$boots" -lt 4 ] || { echo "call_bench: the test host failed four times; $(rounds_done) of $runs rounds done" >&2; exit 1; }
+	boots=$((boots + 1))
+	status=0
 	TESTHOST_BUILD=${TESTHOST_BUILD:-$build} "$repo/scripts/linux-kvm.sh" \
 		--timeout "${CALL_BENCH_TIMEOUT:-3000}" --share-out "$out" -- \
-		sh "$here/call_bench.sh" "$build" "$out" --runs "$runs" --inside
-	[ -s "$out/call.md" ] || { echo "call_bench: no $out/call.md written" >&2; exit 1; }
-fi
+		sh "$here/call_bench.sh" "$build" "$out" --runs "$runs" --inside || status=$?
+	case $status in
+	0) ;;
+	122|125) echo "call_bench: the test host failed (status $status) with $(rounds_done) of $runs rounds done; going on in a fresh one" >&2 ;;
+	*) exit "$status" ;;
+	esac
+done
+report "$boots"
 
-if [ -n "$results" ] && [ -z "$inside" ]; then
+if [ -n "$results" ]; then
 	"$repo/bench/section.sh" "$results" CALL "$out/call.md"
 fi
