@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,8 +22,10 @@
 #include "call/bundle.h"
 #include "guest/agent/proto.h"
 #include "util/err.h"
+#include "virtio/vsock_uds.h"
 
 #define RETRY_MS 50
+#define CONNECT_REPLY_MS 2000   /* for the vsock's OK once connected */
 
 struct conn {
 	int fd;
@@ -118,36 +119,9 @@ static void consume(struct conn *c, long size)
 	c->rx_len -= (size_t)size;
 }
 
-/* One attempt to reach the agent: the fd once the vsock said OK, else -1. */
-static int try_connect(const char *uds)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char line[64];
-	int n = snprintf(line, sizeof(line), "CONNECT %u\n", PROTO_PORT);
-	if (strlen(uds) >= sizeof(a.sun_path) || fd < 0)
-		goto fail;
-	memcpy(a.sun_path, uds, strlen(uds) + 1);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
-		goto fail;
-	/* Byte by byte: what follows the OK line is already the agent's HELLO. */
-	for (size_t i = 0; i < sizeof(line) - 1; i++) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 2000) != 1 || read(fd, &line[i], 1) != 1)
-			goto fail;
-		if (line[i] == '\n')
-			return strncmp(line, "OK ", 3) == 0 ? fd : (close(fd), -1);
-	}
-fail:
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
 static int connect_agent(struct conn *c, const char *uds, struct arcvm_error *err)
 {
-	while ((c->fd = try_connect(uds)) < 0) {
+	while ((c->fd = vsock_uds_dial(uds, PROTO_PORT, CONNECT_REPLY_MS)) < 0) {
 		if (arcvm_vm_state(c->vm) != ARCVM_STATE_RUNNING)
 			return err_set(err, ARCVM_E_BAD_STATE, "the VM stopped before its agent answered");
 		if (now_ms() >= c->deadline)

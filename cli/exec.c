@@ -27,7 +27,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +37,7 @@
 #include "cli/drive_opt.h"
 #include "cli/exec_session.h"
 #include "cli/shm_bell.h"
+#include "virtio/vsock_uds.h"
 
 #define EXEC_PANIC_STATUS 123       /* the guest kernel panicked before CMD finished */
 #define EXEC_TIMEOUT_STATUS 124
@@ -52,6 +52,7 @@
 #define POWEROFF_WAIT_MS 10000      /* after SHUTDOWN, before a hard stop */
 #define COPY_IDLE_MS 60000          /* between two frames of a copied file */
 #define LOG_TAIL 3000               /* bytes of the console log shown on failure */
+#define CONNECT_REPLY_MS 2000       /* for the vsock's OK once connected */
 
 struct exec_opts {
 	struct arcvm_config cfg;
@@ -552,35 +553,6 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One attempt: connect and say CONNECT; the fd once the vsock says OK. */
-static int try_connect(const char *uds)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", uds);
-	char line[64];
-	int n = snprintf(line, sizeof(line), "CONNECT %u\n", PROTO_PORT);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
-		goto fail;
-	/* Byte by byte: what follows the OK line is already the agent's HELLO. */
-	for (size_t i = 0; i < sizeof(line) - 1; i++) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 2000) != 1 || read(fd, &line[i], 1) != 1)
-			goto fail;
-		if (line[i] == '\n') {
-			line[i] = '\0';
-			if (strncmp(line, "OK ", 3) == 0)
-				return fd;
-			goto fail;
-		}
-	}
-fail:
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
 /* Retries until the agent listens, the VM dies, a signal comes or the
  * boot deadline passes. */
 static int connect_agent(struct exec_run *r, long boot_timeout, int *stop_sig)
@@ -588,7 +560,7 @@ static int connect_agent(struct exec_run *r, long boot_timeout, int *stop_sig)
 	int64_t end = mono_ms() + boot_timeout * 1000;
 	char msg[256];
 	while (mono_ms() < end) {
-		int fd = try_connect(r->uds);
+		int fd = vsock_uds_dial(r->uds, PROTO_PORT, CONNECT_REPLY_MS);
 		if (fd >= 0)
 			return fd;
 		if (!vm_alive(r->vm, msg, sizeof(msg))) {

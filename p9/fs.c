@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "util/err.h"
@@ -26,6 +28,31 @@ static int openat2_confined(int dirfd, const char *name, uint64_t flags, uint64_
 		/* EAGAIN: a concurrent rename somewhere on the host; try again. */
 		if (errno != EINTR && errno != EAGAIN)
 			return -errno;
+	}
+}
+
+/* The kernel's own interfaces are never served, even when one is mounted
+ * inside a share (a share of "/" has /proc in it): procfs alone holds
+ * /proc/PID/mem of the VMM. Also true when the file system cannot be told. */
+static bool kernel_interface(int fd)
+{
+	struct statfs s;
+	if (fstatfs(fd, &s))
+		return true;
+	switch (s.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case BPF_FS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case EFIVARFS_MAGIC:
+	case PSTOREFS_MAGIC:
+		return true;
+	default:
+		return false;
 	}
 }
 
@@ -54,6 +81,11 @@ int p9_fs_open(struct p9_fs *fs, const char *host_dir, bool read_only, struct ar
 		if (e == ENOTDIR)
 			return err_set(err, ARCVM_E_INVALID, "share %s is not a directory", host_dir);
 		return err_errno(err, err_from_errno(e), e, "cannot open share %s", host_dir);
+	}
+	if (kernel_interface(fs->root_fd)) {
+		p9_fs_close(fs);
+		return err_set(err, ARCVM_E_INVALID, "share %s is a kernel interface (procfs, sysfs"
+			       " and the like are never shared)", host_dir);
 	}
 	struct stat st;
 	if (fstat(fs->root_fd, &st) < 0) {
@@ -103,6 +135,10 @@ int p9_fs_lookup(const struct p9_fs *fs, int dirfd, const char *name, int *fd)
 	int r = openat2_confined(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (r < 0)
 		return r;
+	if (kernel_interface(r)) {
+		close(r);
+		return -EACCES;
+	}
 	*fd = r;
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include "virtio/vsock_uds.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -140,4 +141,30 @@ int vsock_uds_send_ok(int fd, uint32_t port)
 	char msg[24];
 	int n = snprintf(msg, sizeof(msg), "OK %u\n", port);
 	return send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n ? 0 : -1;
+}
+
+int vsock_uds_dial(const char *path, uint32_t port, int reply_ms)
+{
+	struct sockaddr_un a;
+	char line[64];
+	int n = snprintf(line, sizeof(line), "CONNECT %u\n", port);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || make_addr(path, &a) || connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
+		goto fail;
+	/* Byte by byte: what follows the OK line is already the guest's. */
+	for (size_t i = 0; i < sizeof(line) - 1; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, reply_ms) != 1 || read(fd, &line[i], 1) != 1)
+			goto fail;
+		if (line[i] == '\n') {
+			if (strncmp(line, "OK ", 3))
+				goto fail;
+			return fd;
+		}
+	}
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }

@@ -26,6 +26,15 @@
  */
 int vsock_uds_listen(const char *path, int *out, struct arcvm_error *err);
 
+/*
+ * The client's side of the convention: connects to the device's socket at
+ * path, says "CONNECT <port>\n" and waits up to reply_ms for "OK ...\n".
+ * Returns the socket (blocking, close-on-exec; what follows carries the
+ * guest's stream), or -1 when the device is not there, the guest refused,
+ * or no answer came in time.
+ */
+int vsock_uds_dial(const char *path, uint32_t port, int reply_ms);
+
 /* Connects, non-blocking, to "<path>_<port>". Returns the socket (already
  * connected, non-blocking) or -1 when nothing accepts there. */
 int vsock_uds_connect_port(const char *path, uint32_t port);

@@ -214,11 +214,12 @@ int x86_vcpu_load(const struct kvm_sys *sys, struct kvm_vcpufd *v, bool lapic,
 	if (!rc && im.has_lapic != lapic)
 		rc = err_set(err, ARCVM_E_FORMAT, "vCPU %d's state %s a LAPIC, the VM %s", v->id,
 			     im.has_lapic ? "has" : "lacks", lapic ? "has one" : "has none");
-	/* Firecracker's order: MSRs and system registers first (EFER, APIC
-	 * base), then what depends on them; events last, so a pending
-	 * interrupt or exception lands on the final state. */
-	if (!rc)
-		rc = load_msrs(v, im.msrs, err);
+	/* System registers first (EFER and the APIC base are in them), then
+	 * what depends on them. MSRs after the LAPIC: KVM drops a write to
+	 * the TSC-deadline MSR unless the LAPIC timer is in TSC-deadline mode,
+	 * which the LAPIC state sets; written earlier, the guest's armed timer
+	 * was lost and an idle guest slept until some other interrupt. Events
+	 * last, so a pending interrupt or exception lands on the final state. */
 	if (!rc)
 		rc = kvm_vcpu_set_sregs(v, &im.sregs, err);
 	if (!rc)
@@ -232,6 +233,8 @@ int x86_vcpu_load(const struct kvm_sys *sys, struct kvm_vcpufd *v, bool lapic,
 		rc = kvm_vcpu_set_debugregs(v, &im.dregs, err);
 	if (!rc && lapic)
 		rc = kvm_vcpu_set_lapic(v, &im.lapic, err);
+	if (!rc)
+		rc = load_msrs(v, im.msrs, err);
 	if (!rc)
 		rc = kvm_vcpu_set_mp_state(v, im.mp, err);
 	if (!rc)

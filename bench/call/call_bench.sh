@@ -115,13 +115,14 @@ report() {
 	set -- "$1" $(stats "$out/col4.ms"); cs_med=$2 cs_min=$3 cs_max=$4
 	rm -f "$out"/col?.ms
 	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+	where="in the test host (QEMU TCG L1, nested KVM)"
 	if "$repo/scripts/linux-kvm.sh" --here; then
 		where="on this host's KVM"
-	elif [ "$1" -eq 1 ]; then
-		where="in the test host (QEMU TCG L1, nested KVM), one boot of it"
-	else
-		where="in the test host (QEMU TCG L1, nested KVM), over $1 boots of it (the earlier"
-		where="$where ones stalled; their complete rounds count, a round cut short does not)"
+	fi
+	boots=
+	if [ "$1" -gt 1 ]; then
+		boots="The series took $1 boots of the test host: $(($1 - 1)) stalled or died, and the rounds
+each had completed count (a round cut short does not)."
 	fi
 	{
 		echo "## call"
@@ -131,6 +132,7 @@ report() {
 		echo "\`--from-snapshot\` (a snapshot of the same guest once its agent listens), each against"
 		echo "\`arcvm exec -- true\` started the same way; $runs runs each, the four alternating,"
 		echo "$where, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)."
+		[ -z "$boots" ] || echo "$boots"
 		echo "Script: \`bench/call/call_bench.sh\` (\`make bench-call\`)."
 		echo
 		echo "| | median | min | max | call / exec (medians) |"

@@ -48,6 +48,13 @@ def guest():
     return GUEST
 
 
+def debian_image(name):
+    """An image make built for the Linux tier (tests/linux/image.mk)."""
+    path = BUILD / "tests" / "linux" / name
+    assert path.exists(), f"{path} is missing (make test-linux builds it)"
+    return path
+
+
 @pytest.fixture(scope="session")
 def needs_kvm():
     reason = kvm_boots_linux()

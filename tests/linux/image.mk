@@ -3,13 +3,13 @@
 # root, from the mirror apt uses) and copied after.
 #   debian.ext4        minbase (tests/linux/test_image.py)
 #   debian-build.ext4  gcc, make and the libraries arcvm's build links: the
-#                      clean-build use case (tests/linux/test_usecases.py)
+#                      clean-build use case (tests/linux/test_usecase_build.py)
 #   debian-kmod.ext4   gcc, make and the guest kernel's linux-headers: the
-#                      crash-a-driver use case (same file)
+#                      crash-a-driver use case (tests/linux/test_usecase_kmod.py)
 DEBIAN_TEST_IMAGE := $(BUILD)/tests/linux/debian.ext4
 DEBIAN_BUILD_IMAGE := $(BUILD)/tests/linux/debian-build.ext4
 DEBIAN_KMOD_IMAGE := $(BUILD)/tests/linux/debian-kmod.ext4
-DEBIAN_BUILD_PKGS := gcc,make,libc6-dev,libcjson-dev,libhttp-parser-dev,libslirp-dev,zlib1g-dev
+DEBIAN_BUILD_PKGS := gcc,make,libc6-dev,libcjson-dev,libhttp-parser-dev,libslirp-dev,libzip-dev,zlib1g-dev
 
 $(DEBIAN_TEST_IMAGE): $(ARCVM) $(GUEST_AGENT) $(GUEST_INITRD)
 	@mkdir -p $(dir $@)

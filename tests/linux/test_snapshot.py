@@ -70,6 +70,20 @@ def test_restore_carries_on(needs_kvm, guest, live_vms, root_copy, tmp_path):
     assert uptime(out) > uptime(before), (before, out)
 
 
+def test_timer_armed_at_the_snapshot_fires_after_restore(needs_kvm, guest, live_vms, tmp_path):
+    """A sleep that was running when the snapshot was taken ends after the
+    restore with nothing from the host to wake the guest: the LAPIC's
+    TSC-deadline timer comes back armed (an idle guest whose timer was lost
+    would wait for an interrupt forever)."""
+    snap = tmp_path / "snap"
+    snapctl(guest, snap, steps=[
+        "--send", "(sleep 3; echo WOKE-$((2*4))) & echo SNAP-$((6*7))\\n", "--expect", "SNAP-42"])
+    vm = live_vms("snapshot", "restore", snap)
+    vm.wait_for("WOKE-8", timeout=120)
+    vm.send("exit\n")
+    assert vm.wait() == 0, str(vm)
+
+
 def test_two_restores_at_once(needs_kvm, guest, live_vms, tmp_path):
     """Two processes restore one snapshot side by side (each with its own
     vsock socket: the guest's vsock is told its connections reset)."""

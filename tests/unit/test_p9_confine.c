@@ -10,7 +10,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -363,6 +365,42 @@ static void test_special_files_never_opened(void **state)
 	assert_int_equal(pc_lopen(c, 4, 0), EACCES);
 }
 
+/* procfs mounted inside the share (as /proc is in a share of "/") is
+ * refused at the walk, with all below it; the rest of the share is served.
+ * A share that is itself a kernel interface is refused when it is made. */
+static void test_kernel_interfaces_never_served(void **state)
+{
+	/* A mount namespace of this process's own, so the host's mounts stay;
+	 * the share is opened in it (an fd keeps the namespace it was opened in). */
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		print_message("cannot mount procfs here (%s): needs root\n", strerror(errno));
+		skip();
+	}
+	struct pc *c = pc_open(false, 0);
+	char proc[256], file[256];
+	pc_host_path(c, "proc", proc, sizeof(proc));
+	pc_host_path(c, "file", file, sizeof(file));
+	assert_int_equal(mkdir(proc, 0755), 0);
+	write_file(file, "served");
+	assert_int_equal(mount("proc", proc, "proc", 0, NULL), 0);
+	int walk_proc = pc_walk_all(c, 0, 1, "proc");
+	int walk_mem = pc_walk_all(c, 0, 2, "proc/self/mem");
+	int walk_file = pc_walk_all(c, 0, 3, "file");
+	assert_int_equal(umount(proc), 0);
+	assert_int_equal(walk_proc, EACCES);
+	assert_int_equal(walk_mem, EACCES);
+	assert_int_equal(walk_file, 0);
+	assert_int_equal(pc_walk_all(c, 0, 4, "proc"), 0);   /* the folder under it again */
+	pc_close(c);
+
+	struct p9_server *s = NULL;
+	struct arcvm_error err;
+	assert_true(p9_server_create("/proc", true, 0, &s, &err) < 0);
+	assert_non_null(strstr(err.msg, "kernel interface"));
+	assert_true(p9_server_create("/sys", true, 0, &s, &err) < 0);
+	assert_null(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +409,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_guest_symlink_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_dir_for_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_special_files_never_opened, setup, teardown),
+		cmocka_unit_test(test_kernel_interfaces_never_served),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

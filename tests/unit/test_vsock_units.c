@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +110,69 @@ static void test_listen_replaces_only_stale_sockets(void **state)
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
 	assert_int_equal(vsock_uds_listen(longp, &fd2, NULL), ARCVM_E_INVALID);
+	rmdir(dir);
+}
+
+/* The device's side of one dial: accept, read the CONNECT line, answer. */
+struct answer {
+	int listen_fd;
+	const char *reply;    /* NULL: hang up without a word */
+	char line[32];
+};
+
+static void *answer_once(void *arg)
+{
+	struct answer *a = arg;
+	struct pollfd p = { .fd = a->listen_fd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	int c = accept(a->listen_fd, NULL, NULL);
+	assert_true(c >= 0);
+	ssize_t n = read(c, a->line, sizeof(a->line) - 1);
+	assert_true(n > 0);
+	if (a->reply)
+		assert_int_equal(write(c, a->reply, strlen(a->reply)), (ssize_t)strlen(a->reply));
+	else
+		close(c);
+	return a->reply ? (void *)(intptr_t)c : NULL;
+}
+
+static int dial_against(const char *path, int listen_fd, const char *reply, struct answer *a)
+{
+	*a = (struct answer){ .listen_fd = listen_fd, .reply = reply };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, answer_once, a), 0);
+	int fd = vsock_uds_dial(path, 52, 300);
+	void *peer;
+	pthread_join(t, &peer);
+	if (peer)
+		close((int)(intptr_t)peer);
+	return fd;
+}
+
+static void test_dial(void **state)
+{
+	char dir[64], path[96];
+	make_dir(dir, path, sizeof(path));
+	assert_int_equal(vsock_uds_dial(path, 52, 300), -1);          /* nobody there */
+	int l = -1;
+	assert_int_equal(vsock_uds_listen(path, &l, NULL), 0);
+	struct answer a;
+
+	/* OK: the socket, with the guest's first bytes still unread. */
+	int fd = dial_against(path, l, "OK 1073741824\nHELLO", &a);
+	assert_string_equal(a.line, "CONNECT 52\n");
+	assert_true(fd >= 0);
+	char buf[8] = { 0 };
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 5);
+	assert_string_equal(buf, "HELLO");
+	close(fd);
+
+	/* Refused, hung up on, or no answer in time: -1. */
+	assert_int_equal(dial_against(path, l, "NO\n", &a), -1);
+	assert_int_equal(dial_against(path, l, NULL, &a), -1);
+	assert_int_equal(dial_against(path, l, "OK 1", &a), -1);      /* no newline in time */
+	close(l);
+	unlink(path);
 	rmdir(dir);
 }
 
@@ -218,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_parse_connect),
 		cmocka_unit_test(test_read_connect_keeps_stream_bytes),
 		cmocka_unit_test(test_listen_replaces_only_stale_sockets),
+		cmocka_unit_test(test_dial),
 		cmocka_unit_test(test_create_checks_arguments),
 		cmocka_unit_test(test_table_limit_and_ports),
 		cmocka_unit_test(test_credit_accounting),
