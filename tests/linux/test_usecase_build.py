@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import GUEST, ROOT, debian_image
+from conftest import GUEST, ROOT, WORK_CPUS, debian_image
 
 pytestmark = [pytest.mark.usefixtures("needs_kvm"), pytest.mark.slow]
 SLOW = 1500            # s: a bound on one slow exec, under the test host's 1800 s per file
@@ -23,7 +23,7 @@ SLOW = 1500            # s: a bound on one slow exec, under the test host's 1800
 def test_clean_build_of_arcvm_in_a_debian_vm(run_arcvm, tmp_path):
     built = tmp_path / "arcvm-built-in-vm"
     r = run_arcvm("exec", "--image", debian_image("debian-build.ext4"),
-                  "--cpus", "2", "--mem", "1G", "--share", f"{ROOT}:/src:ro",
+                  "--cpus", WORK_CPUS, "--mem", "1G", "--share", f"{ROOT}:/src:ro",
                   "--copy-out", f"/tmp/b/arcvm:{built}", "--", "sh", "-c",
                   "make -C /src BUILD=/tmp/b -j2 arcvm >/tmp/make.log 2>&1 "
                   "|| { tail -30 /tmp/make.log; exit 1; }; echo BUILT",

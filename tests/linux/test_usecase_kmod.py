@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from conftest import debian_image
+from conftest import WORK_CPUS, debian_image
 
 pytestmark = [pytest.mark.usefixtures("needs_kvm"), pytest.mark.slow]
 SLOW = 1500            # s: a bound on one slow exec, under the test host's 1800 s per file
@@ -43,7 +43,7 @@ def test_crash_a_driver_panics_the_guest_only(run_arcvm, tmp_path):
     (src / "crash.c").write_text(PANIC_MODULE)
     (src / "Makefile").write_text("obj-m := crash.o\n")
     kmod = debian_image("debian-kmod.ext4")
-    r = run_arcvm("exec", "--image", kmod, "--cpus", "2", "--mem", "1G",
+    r = run_arcvm("exec", "--image", kmod, "--cpus", WORK_CPUS, "--mem", "1G",
                   "--share", f"{src}:/mnt/mod:ro", "--", "sh", "-c",
                   "cp -r /mnt/mod /tmp/mod && "
                   "make -C /lib/modules/$(uname -r)/build M=/tmp/mod modules "
