@@ -15,37 +15,12 @@
 # four boots); the report says how many boots it took.
 # Environment: CALL_BENCH_TIMEOUT, seconds for one test-host run (3000).
 set -eu
-usage() { echo "usage: call_bench.sh BUILD OUT [--runs N] [--results FILE]" >&2; exit 2; }
-[ $# -ge 2 ] || usage
-build=$(realpath "$1") out=$2
-shift 2
-runs=11 results= inside=
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--runs) runs=${2:?}; shift 2 ;;
-	--results) results=$(realpath "${2:?}"); shift 2 ;;
-	--inside) inside=1; shift ;;
-	*) usage ;;
-	esac
-done
-[ "$runs" -ge 1 ] 2>/dev/null || usage
-mkdir -p "$out"
-out=$(realpath "$out")
-here=$(dirname "$(realpath "$0")")
-repo=$(dirname "$(dirname "$here")")
-kernel=$build/guest/vmlinux initrd=$build/guest/initrd.cpio.gz
+. "$(dirname "$(realpath "$0")")/../lib.sh"
+bench_args call_bench.sh 11 "$@"
 snapctl=$build/tests/snapshot/snapctl
 for f in "$build/arcvm" "$kernel" "$initrd" "$snapctl"; do
 	[ -r "$f" ] || { echo "call_bench: $f missing (make all guest $snapctl)" >&2; exit 2; }
 done
-
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-stats() {
-	sort -n "$1" | awk '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%d %d %d\n", m, v[1], v[NR] }'
-}
 
 # One timed run of "$@" into T (ms); for call, the output must be 42.
 timed() {

@@ -14,37 +14,11 @@
 # the test host (tests/testhost/run), one L1 boot for all of it.
 # Environment: EXEC_BENCH_TIMEOUT, seconds for the whole test-host run (3000).
 set -eu
-usage() { echo "usage: exec_bench.sh BUILD OUT [--runs N] [--results FILE]" >&2; exit 2; }
-[ $# -ge 2 ] || usage
-build=$(realpath "$1") out=$2
-shift 2
-runs=21 results= inside=
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--runs) runs=${2:?}; shift 2 ;;
-	--results) results=$(realpath "${2:?}"); shift 2 ;;
-	--inside) inside=1; shift ;;
-	*) usage ;;
-	esac
-done
-[ "$runs" -ge 1 ] 2>/dev/null || usage
-mkdir -p "$out"
-out=$(realpath "$out")
-here=$(dirname "$(realpath "$0")")
-repo=$(dirname "$(dirname "$here")")
-kernel=$build/guest/vmlinux initrd=$build/guest/initrd.cpio.gz
+. "$(dirname "$(realpath "$0")")/../lib.sh"
+bench_args exec_bench.sh 21 "$@"
 for f in "$build/arcvm" "$kernel" "$initrd"; do
 	[ -r "$f" ] || { echo "exec_bench: $f missing (make all guest)" >&2; exit 2; }
 done
-
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# Median, min and max of the numbers in a file, one a line.
-stats() {
-	sort -n "$1" | awk '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%d %d %d\n", m, v[1], v[NR] }'
-}
 
 series() {
 	: >"$out/arcvm.ms"
