@@ -33,12 +33,13 @@ static int openat2_confined(int dirfd, const char *name, uint64_t flags, uint64_
 
 /* The kernel's own interfaces are never served, even when one is mounted
  * inside a share (a share of "/" has /proc in it): procfs alone holds
- * /proc/PID/mem of the VMM. Also true when the file system cannot be told. */
+ * /proc/PID/mem of the VMM. They all answer fstatfs; what does not is
+ * something else (a symlink on a 9p mount, for one, gets ELOOP). */
 static bool kernel_interface(int fd)
 {
 	struct statfs s;
 	if (fstatfs(fd, &s))
-		return true;
+		return false;
 	switch (s.f_type) {
 	case PROC_SUPER_MAGIC:
 	case SYSFS_MAGIC:
