@@ -25,7 +25,6 @@
 #include "virtio/vsock_uds.h"
 
 #define RETRY_MS 50
-#define CONNECT_REPLY_MS 2000   /* for the vsock's OK once connected */
 
 struct conn {
 	int fd;
@@ -121,7 +120,7 @@ static void consume(struct conn *c, long size)
 
 static int connect_agent(struct conn *c, const char *uds, struct arcvm_error *err)
 {
-	while ((c->fd = vsock_uds_dial(uds, PROTO_PORT, CONNECT_REPLY_MS)) < 0) {
+	while ((c->fd = vsock_uds_dial(uds, PROTO_PORT, VSOCK_UDS_REPLY_MS)) < 0) {
 		if (arcvm_vm_state(c->vm) != ARCVM_STATE_RUNNING)
 			return err_set(err, ARCVM_E_BAD_STATE, "the VM stopped before its agent answered");
 		if (now_ms() >= c->deadline)

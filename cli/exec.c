@@ -52,7 +52,6 @@
 #define POWEROFF_WAIT_MS 10000      /* after SHUTDOWN, before a hard stop */
 #define COPY_IDLE_MS 60000          /* between two frames of a copied file */
 #define LOG_TAIL 3000               /* bytes of the console log shown on failure */
-#define CONNECT_REPLY_MS 2000       /* for the vsock's OK once connected */
 
 struct exec_opts {
 	struct arcvm_config cfg;
@@ -560,7 +559,7 @@ static int connect_agent(struct exec_run *r, long boot_timeout, int *stop_sig)
 	int64_t end = mono_ms() + boot_timeout * 1000;
 	char msg[256];
 	while (mono_ms() < end) {
-		int fd = vsock_uds_dial(r->uds, PROTO_PORT, CONNECT_REPLY_MS);
+		int fd = vsock_uds_dial(r->uds, PROTO_PORT, VSOCK_UDS_REPLY_MS);
 		if (fd >= 0)
 			return fd;
 		if (!vm_alive(r->vm, msg, sizeof(msg))) {

@@ -31,8 +31,9 @@ int vsock_uds_listen(const char *path, int *out, struct arcvm_error *err);
  * path, says "CONNECT <port>\n" and waits up to reply_ms for "OK ...\n".
  * Returns the socket (blocking, close-on-exec; what follows carries the
  * guest's stream), or -1 when the device is not there, the guest refused,
- * or no answer came in time.
+ * or no answer came in time. VSOCK_UDS_REPLY_MS suits a running VMM.
  */
+#define VSOCK_UDS_REPLY_MS 2000
 int vsock_uds_dial(const char *path, uint32_t port, int reply_ms);
 
 /* Connects, non-blocking, to "<path>_<port>". Returns the socket (already
