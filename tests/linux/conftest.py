@@ -54,6 +54,13 @@ def guest():
 # panicked twice in CI, both during a two-vCPU build; see docs/testhost.md).
 # On hardware KVM, 2.
 WORK_CPUS = "1" if os.environ.get("TESTHOST") else "2"
+# The use cases (test_usecase_*.py) take minutes in the test host, where
+# everything runs about 10x slower than on hardware. Each has a file of its
+# own, so that there each gets a test host of its own (scripts/test-linux.sh)
+# with the whole of its 1800 s. One use-case exec is bounded below that (in
+# s; a bound, not an expectation), so a hang fails the test with arcvm's
+# output instead of timing out the test host.
+USECASE_TIMEOUT = 1500
 
 
 def debian_image(name):

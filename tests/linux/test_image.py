@@ -11,10 +11,9 @@ import threading
 
 import pytest
 
-from conftest import BUILD
+import conftest
 
 pytestmark = pytest.mark.usefixtures("needs_kvm")
-IMAGE = BUILD / "tests" / "linux" / "debian.ext4"
 
 
 def digest(path):
@@ -27,8 +26,7 @@ def digest(path):
 
 @pytest.fixture(scope="module")
 def debian_image():
-    assert IMAGE.exists(), f"{IMAGE} is missing (make test-linux builds it)"
-    return IMAGE
+    return conftest.debian_image("debian.ext4")
 
 
 def test_exec_runs_on_debian_and_leaves_the_image_clean(run_arcvm, debian_image):

@@ -4,20 +4,17 @@ gcc, make and the -dev packages arcvm's build links; tests/linux/image.mk),
 are built there; the binary copied out runs on the host and boots a VM of
 its own.
 
-Slow: minutes in the test host, where everything runs about 10x slower than
-on hardware; never skipped where the Linux tier runs. Each use case has a file
-of its own, so that in the test host each gets a test host of its own
-(scripts/test-linux.sh), with the whole of its time limit.
+Slow, never skipped where the Linux tier runs; why each use case has a file of
+its own is with USECASE_TIMEOUT in conftest.py.
 """
 import os
 import subprocess
 
 import pytest
 
-from conftest import GUEST, ROOT, WORK_CPUS, debian_image
+from conftest import GUEST, ROOT, USECASE_TIMEOUT, WORK_CPUS, debian_image
 
 pytestmark = [pytest.mark.usefixtures("needs_kvm"), pytest.mark.slow]
-SLOW = 1500            # s: a bound on one slow exec, under the test host's 1800 s per file
 
 
 def test_clean_build_of_arcvm_in_a_debian_vm(run_arcvm, tmp_path):
@@ -27,7 +24,7 @@ def test_clean_build_of_arcvm_in_a_debian_vm(run_arcvm, tmp_path):
                   "--copy-out", f"/tmp/b/arcvm:{built}", "--", "sh", "-c",
                   "make -C /src BUILD=/tmp/b -j2 arcvm >/tmp/make.log 2>&1 "
                   "|| { tail -30 /tmp/make.log; exit 1; }; echo BUILT",
-                  timeout=SLOW)
+                  timeout=USECASE_TIMEOUT)
     assert r.status == 0, str(r)
     assert r.out.endswith("BUILT\n"), str(r)
     # --copy-out does not carry the guest file's mode (docs/cli.md).
