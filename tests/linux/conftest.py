@@ -8,6 +8,8 @@ import os
 import pathlib
 import subprocess
 import sys
+import tempfile
+import time
 
 import pytest
 
@@ -90,19 +92,82 @@ class Run:
         return f"<status {self.status}\n--- stdout\n{self.out}\n--- stderr\n{self.err}>"
 
 
+def _read(path):
+    try:
+        return pathlib.Path(path).read_text(errors="replace").strip()
+    except OSError as e:
+        return f"({e.strerror})"
+
+
+def _kvm_exits(tids, seconds=2):
+    """The KVM exits of the threads TIDS for SECONDS, from tracefs (mounted
+    for the purpose if it is not): their count and the last of them."""
+    trace = pathlib.Path("/sys/kernel/tracing")
+    mounted = None
+    if not (trace / "set_event").exists():
+        mounted = pathlib.Path(tempfile.mkdtemp(prefix="arcvm-tracefs-"))
+        r = subprocess.run(["mount", "-t", "tracefs", "nodev", str(mounted)],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            os.rmdir(mounted)
+            return [f"KVM exits: cannot mount tracefs: {r.stderr.strip()}"]
+        trace = mounted
+    try:
+        (trace / "set_event_pid").write_text(" ".join(tids))
+        (trace / "trace").write_text("")
+        (trace / "set_event").write_text("kvm:kvm_exit kvm:kvm_userspace_exit\n")
+        time.sleep(seconds)
+        (trace / "set_event").write_text("")
+        events = [line for line in (trace / "trace").read_text().splitlines()
+                  if not line.startswith("#")]
+        (trace / "set_event_pid").write_text("")
+        return ([f"KVM exits in {seconds} s: {len(events)}; the last of them:"]
+                + ["    " + line.strip() for line in events[-12:]])
+    except OSError as e:
+        return [f"KVM exits: tracefs: {e}"]
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(mounted)], timeout=30)
+            os.rmdir(mounted)
+
+
+def hang_report(pid):
+    """What a hung arcvm is doing, for a failure message: each thread's
+    state and kernel stack, then the VM's KVM exits for two seconds. These
+    tell a guest that halted and waits for an interrupt (no exits, a vCPU
+    thread asleep in KVM) from one that spins or faults in a loop (exits,
+    with the guest's rip), and both from arcvm blocked on itself."""
+    lines = [f"--- what arcvm (pid {pid}) was doing"]
+    tasks = sorted(pathlib.Path(f"/proc/{pid}/task").glob("*"), key=lambda t: int(t.name))
+    for task in tasks:
+        stat = _read(task / "stat")
+        state = stat.rpartition(")")[2].split()[:1] or ["?"]
+        lines.append(f"thread {task.name} {_read(task / 'comm')}: state {state[0]},"
+                     f" wchan {_read(task / 'wchan')}")
+        lines += ["    " + line for line in _read(task / "stack").splitlines()[:10]]
+    if tasks and os.geteuid() == 0:
+        lines += _kvm_exits([t.name for t in tasks])
+    return "\n".join(lines)
+
+
 @pytest.fixture
 def run_arcvm(arcvm):
     """Runs `arcvm ARGS...` with a bounded wait; a hang fails the test with
-    the output seen so far instead of blocking the suite."""
+    the output seen so far and what arcvm was doing instead of blocking the
+    suite."""
     def run(*args, stdin=b"", timeout=BOOT_TIMEOUT):
+        proc = subprocess.Popen([str(arcvm), *map(str, args)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            proc = subprocess.run([str(arcvm), *map(str, args)], input=stdin,
-                                  capture_output=True, timeout=timeout)
-        except subprocess.TimeoutExpired as e:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            report = hang_report(proc.pid)
+            proc.kill()
+            out, err = proc.communicate()
             pytest.fail(f"arcvm {' '.join(map(str, args))} did not finish in {timeout} s;"
-                        f" output so far:\n{(e.stdout or b'').decode(errors='replace')}"
-                        f"\n{(e.stderr or b'').decode(errors='replace')}")
-        return Run(proc)
+                        f" output so far:\n{out.decode(errors='replace')}"
+                        f"\n{err.decode(errors='replace')}\n{report}")
+        return Run(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     return run
 
 
@@ -110,7 +175,6 @@ def run_arcvm(arcvm):
 # test_console.py).
 import shutil  # noqa: E402
 import threading  # noqa: E402
-import time  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -176,15 +240,19 @@ class LiveVM:
                 self.cond.wait(min(left, 1.0))
             if needle.encode() in self.buf["out"]:
                 return
+        report = hang_report(self.proc.pid) if self.proc.poll() is None else ""
         self.stop()
-        pytest.fail(f"no {needle!r} from {' '.join(self.cmd)} within {timeout} s: {self!r}")
+        pytest.fail(f"no {needle!r} from {' '.join(self.cmd)} within {timeout} s: {self!r}"
+                    f"\n{report}")
 
     def wait(self, timeout=BOOT_TIMEOUT):
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            report = hang_report(self.proc.pid)
             self.stop()
-            pytest.fail(f"{' '.join(self.cmd)} did not end within {timeout} s: {self!r}")
+            pytest.fail(f"{' '.join(self.cmd)} did not end within {timeout} s: {self!r}"
+                        f"\n{report}")
         for t in self.readers:
             t.join(30)
         return self.proc.returncode
