@@ -49,7 +49,7 @@ def test_getting_started_pause_drive_swap_snapshot_and_load(needs_kvm, arcvm, li
     assert curl(first_sock, "PUT", "/boot-source", {
         "kernel_image_path": str(GUEST / "vmlinux"),
         "initrd_path": str(GUEST / "initrd.cpio.gz"),
-        "boot_args": "console=ttyS0 reboot=k panic=1 pci=off arcvm.shell=1"}) == (204, None)
+        "boot_args": "console=ttyS0 reboot=k panic=1 pci=off quiet arcvm.shell=1"}) == (204, None)
     assert curl(first_sock, "PUT", "/drives/rootfs", {
         "drive_id": "rootfs", "path_on_host": str(root_copy),
         "is_root_device": True, "is_read_only": False}) == (204, None)
@@ -113,7 +113,7 @@ def test_send_ctrl_alt_del_reboots_the_guest(needs_kvm, live_vms, tmp_path):
     assert curl(sock, "PUT", "/boot-source", {
         "kernel_image_path": str(GUEST / "vmlinux"),
         "initrd_path": str(GUEST / "initrd.cpio.gz"),
-        "boot_args": "console=ttyS0 reboot=k panic=1 pci=off arcvm.shell=1"}) == (204, None)
+        "boot_args": "console=ttyS0 reboot=k panic=1 pci=off quiet arcvm.shell=1"}) == (204, None)
     assert curl(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 256}) == \
         (204, None)
     assert curl(sock, "PUT", "/actions", {"action_type": "InstanceStart"}) == (204, None)
@@ -144,7 +144,7 @@ def test_api_boots_with_a_tap_interface_and_pings(needs_kvm, arcvm, netns, tmp_p
         assert curl(sock, "PUT", "/boot-source", {
             "kernel_image_path": str(GUEST / "vmlinux"),
             "initrd_path": str(GUEST / "initrd.cpio.gz"),
-            "boot_args": "console=ttyS0 reboot=k panic=1 pci=off arcvm.net=192.168.78.2/24"
+            "boot_args": "console=ttyS0 reboot=k panic=1 pci=off quiet arcvm.net=192.168.78.2/24"
                          " arcvm.run64=" + base64.b64encode(script.encode()).decode()}) \
             == (204, None)
         assert curl(sock, "PUT", "/network-interfaces/eth0", {
