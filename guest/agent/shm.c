@@ -17,6 +17,13 @@
  *   arcvm-shm sum [OFF [LEN]]      XOR of the region's 64-bit words, read in
  *                                  place (LEN a multiple of 8): touches every
  *                                  byte without copying it anywhere
+ *   arcvm-shm fill SEED [OFF [LEN]]
+ *                                  write a pattern in place: the 64-bit word
+ *                                  at byte offset 8*K is mix64(SEED + K *
+ *                                  0x9e3779b97f4a7c15) (SplitMix64's output
+ *                                  function), little-endian. A test that
+ *                                  knows SEED checks any word without a copy
+ *                                  of the whole.
  *   arcvm-shm ring                 wake whoever waits on the other VMs or
  *                                  processes sharing the region (path=FILE)
  *   arcvm-shm wait [SECS]          sleep until one of them rings (status 0),
@@ -32,6 +39,7 @@
  */
 #include "agent.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -92,7 +100,7 @@ int shm_find(uint64_t *size, uint64_t *gpa)
 static int usage(void)
 {
 	fprintf(stderr, "usage: arcvm-shm info | read [OFF [LEN]] | write [OFF] | sum [OFF [LEN]]"
-		" | ring | wait [SECS]\n");
+		" | fill SEED [OFF [LEN]] | ring | wait [SECS]\n");
 	return 2;
 }
 
@@ -205,6 +213,25 @@ static int cmd_sum(const uint8_t *base, uint64_t off, uint64_t len)
 	return 0;
 }
 
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int cmd_fill(uint8_t *base, uint64_t seed, uint64_t off, uint64_t len)
+{
+	if ((off | len) & 7) {
+		fprintf(stderr, "arcvm-shm: fill needs an offset and length that are multiples of 8\n");
+		return 2;
+	}
+	uint64_t *w = (uint64_t *)(base + off);
+	for (uint64_t i = 0, k = off / 8; i < len / 8; i++, k++)
+		w[i] = htole64(mix64(seed + k * 0x9e3779b97f4a7c15ull));
+	return 0;
+}
+
 int shm_bell(char cmd, int secs, char *err, size_t errlen)
 {
 	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -272,12 +299,20 @@ int shm_main(int argc, char **argv)
 		}
 		return bell('W', argc == 3 ? (int)secs : -1);
 	}
-	bool known = !strcmp(cmd, "read") || !strcmp(cmd, "write") || !strcmp(cmd, "sum");
+	bool known = !strcmp(cmd, "read") || !strcmp(cmd, "write") || !strcmp(cmd, "sum") ||
+		     !strcmp(cmd, "fill");
+	bool fill = strcmp(cmd, "fill") == 0;
+	int first = fill ? 3 : 2;      /* where OFF [LEN] start */
 	int nargs = strcmp(cmd, "write") == 0 ? 1 : 2;
-	if (!known || argc - 2 > nargs)
+	if (!known || argc < first || argc - first > nargs)
 		return usage();
+	uint64_t seed = 0;
+	if (fill && parse_u64(argv[2], &seed)) {
+		fprintf(stderr, "arcvm-shm: bad seed '%s'\n", argv[2]);
+		return 2;
+	}
 	uint64_t off, len;
-	if (take_range(argc - 2, argv + 2, size, &off, &len))
+	if (take_range(argc - first, argv + first, size, &off, &len))
 		return 2;
 	uint8_t *base = shm_map(gpa, size);
 	if (!base)
@@ -286,5 +321,7 @@ int shm_main(int argc, char **argv)
 		return cmd_read(base, off, len);
 	if (strcmp(cmd, "write") == 0)
 		return cmd_write(base, off, len);
+	if (fill)
+		return cmd_fill(base, seed, off, len);
 	return cmd_sum(base, off, len);
 }
