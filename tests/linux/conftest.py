@@ -285,8 +285,8 @@ def pytest_configure(config):
         "markers", "slow: takes minutes in the test host (the use cases, 1 GiB of shared memory);"
         " part of make test, never skipped for it")
     config.addinivalue_line(
-        "markers", "huge: a GiB from the host into the guest, about 6 minutes in the test host; make test-huge"
-        " (make test deselects these, and says so in its pytest summary)")
+        "markers", "huge: a GiB from the host into the guest, about 6 minutes in the test host;"
+        " make test-huge (make test deselects these, and says so in its pytest summary)")
 # A network namespace of the test's own, for TAP devices (test_net.py,
 # test_api_firecracker.py): the host's interfaces are never touched.
 import uuid  # noqa: E402

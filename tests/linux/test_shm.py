@@ -137,9 +137,8 @@ def test_guest_fills_host_reads(run_arcvm, tmp_path, size):
     with open(region, "rb") as f, mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ) as m:
         for page in range(0, size, 4 * KiB):
             for off in (page, min(page + 4 * KiB, size) - 8):
-                got = int.from_bytes(m[off:off + 8], "little")
-                assert got == fill_word(seed, off // 8), \
-                    f"word at {off:#x}: {got:#018x}, the pattern has {fill_word(seed, off // 8):#018x}"
+                got, want = int.from_bytes(m[off:off + 8], "little"), fill_word(seed, off // 8)
+                assert got == want, f"word at {off:#x}: {got:#018x}, the pattern has {want:#018x}"
 
 
 def test_memfd_region_round_trip_inside_the_guest(run_arcvm):
