@@ -199,12 +199,19 @@ static int cmd_write(uint8_t *base, uint64_t off, uint64_t room)
 	}
 }
 
+/* sum and fill work in 64-bit words. */
+static bool words_aligned(const char *cmd, uint64_t off, uint64_t len)
+{
+	if (!((off | len) & 7))
+		return true;
+	fprintf(stderr, "arcvm-shm: %s needs an offset and length that are multiples of 8\n", cmd);
+	return false;
+}
+
 static int cmd_sum(const uint8_t *base, uint64_t off, uint64_t len)
 {
-	if ((off | len) & 7) {
-		fprintf(stderr, "arcvm-shm: sum needs an offset and length that are multiples of 8\n");
+	if (!words_aligned("sum", off, len))
 		return 2;
-	}
 	const volatile uint64_t *w = (const volatile uint64_t *)(base + off);
 	uint64_t x = 0;
 	for (uint64_t i = 0; i < len / 8; i++)
@@ -222,10 +229,8 @@ static uint64_t mix64(uint64_t z)
 
 static int cmd_fill(uint8_t *base, uint64_t seed, uint64_t off, uint64_t len)
 {
-	if ((off | len) & 7) {
-		fprintf(stderr, "arcvm-shm: fill needs an offset and length that are multiples of 8\n");
+	if (!words_aligned("fill", off, len))
 		return 2;
-	}
 	uint64_t *w = (uint64_t *)(base + off);
 	for (uint64_t i = 0, k = off / 8; i < len / 8; i++, k++)
 		w[i] = htole64(mix64(seed + k * 0x9e3779b97f4a7c15ull));
@@ -299,9 +304,8 @@ int shm_main(int argc, char **argv)
 		}
 		return bell('W', argc == 3 ? (int)secs : -1);
 	}
-	bool known = !strcmp(cmd, "read") || !strcmp(cmd, "write") || !strcmp(cmd, "sum") ||
-		     !strcmp(cmd, "fill");
 	bool fill = strcmp(cmd, "fill") == 0;
+	bool known = !strcmp(cmd, "read") || !strcmp(cmd, "write") || !strcmp(cmd, "sum") || fill;
 	int first = fill ? 3 : 2;      /* where OFF [LEN] start */
 	int nargs = strcmp(cmd, "write") == 0 ? 1 : 2;
 	if (!known || argc < first || argc - first > nargs)
